@@ -1,0 +1,204 @@
+"""The typed data model every stage shares.
+
+Stages exchange these frozen dataclasses, never dicts. Pure rules that belong to
+a value (a feed's next poll, a delivery's next retry) live beside it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+def stable_id(text: str) -> str:
+    """A short, stable identifier derived from text (URLs, wire bodies)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed as configured: where to poll and what to call the outlet."""
+
+    id: str
+    url: str
+    outlet: str
+    interval_seconds: int = 300
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the poller remembers about a feed between polls."""
+
+    feed_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled: datetime | None = None
+    last_success: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    items_seen: int = 0
+
+    def next_poll(self, interval_seconds: int) -> datetime | None:
+        """When this feed is next due: its interval, doubled per consecutive failure (max 64x)."""
+        if self.last_polled is None:
+            return None
+        factor = 2 ** min(self.consecutive_failures, 6)
+        return self.last_polled + timedelta(seconds=interval_seconds * factor)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of a feed document, with its URL already canonicalised."""
+
+    feed_id: str
+    outlet: str
+    url: str
+    canonical_url: str
+    entry_id: str | None = None
+    title: str = ""
+    summary: str = ""
+    published: datetime | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A page after extraction: the story and only the story."""
+
+    url: str
+    canonical_url: str
+    final_url: str
+    feed_id: str
+    outlet: str
+    title: str
+    text: str
+    published: datetime | None
+    author: str | None
+    sitename: str | None
+    language: str | None
+    language_confidence: float
+    sources: tuple[tuple[str, str], ...] = ()
+    """Where each metadata field came from, e.g. (("title", "page"), ("published", "feed"))."""
+
+    @property
+    def id(self) -> str:
+        return stable_id(self.canonical_url)
+
+
+@dataclass(frozen=True)
+class TopicEvidence:
+    """One rule term that fired: which term, where, how often, with what weight."""
+
+    term: str
+    field: str
+    count: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    """A topic assigned to a story, with a score in [0, 1] and the evidence for it."""
+
+    id: str
+    label: str
+    score: float
+    evidence: tuple[TopicEvidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """One outlet that ran a story, and the URL it ran it under."""
+
+    name: str
+    url: str
+    story_id: str
+
+
+@dataclass(frozen=True)
+class Story:
+    """A stored article: extraction, topics and the cluster it belongs to."""
+
+    article: Article
+    topics: tuple[TopicMatch, ...]
+    cluster_id: str
+    fetched_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+
+@dataclass(frozen=True)
+class StoryCluster:
+    """Near-identical stories from several outlets: one wire, one cluster."""
+
+    id: str
+    lead_story_id: str
+    title: str
+    first_seen: datetime
+    last_seen: datetime
+    outlets: tuple[Outlet, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """A watched query and where its hits go."""
+
+    id: str
+    query: str
+    channels: tuple[str, ...]
+    min_topic_score: float = 0.0
+    topics: tuple[str, ...] = ()
+    """When set, the story must also carry one of these topic ids (at min_topic_score)."""
+
+
+@dataclass(frozen=True)
+class MatchSpan:
+    """Where a query term matched: field and character offsets into that field."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AlertHit:
+    """A rule that matched a story, with the spans that made it match."""
+
+    rule_id: str
+    story_id: str
+    cluster_id: str
+    spans: tuple[MatchSpan, ...] = ()
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One (rule, cluster, channel) notification, recorded before it is sent."""
+
+    id: int
+    rule_id: str
+    cluster_id: str
+    story_id: str
+    channel: str
+    state: DeliveryState
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    spans: tuple[MatchSpan, ...] = field(default=())
+
+    def retry_delay(self, base_seconds: float = 10.0, cap_seconds: float = 3600.0) -> float:
+        """Exponential backoff before the next attempt."""
+        return float(min(cap_seconds, base_seconds * 2 ** max(self.attempts - 1, 0)))
