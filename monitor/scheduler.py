@@ -1,0 +1,87 @@
+"""Which feeds are due: APScheduler ticks per feed and enqueues RQ poll jobs.
+
+A poll job's id is the feed and its interval slot (``poll-<feed>-<slot>``), claimed in
+Redis, so that however many schedulers tick, a feed is polled once per slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import redis
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from monitor import store
+from monitor.logs import get_logger
+from monitor.model import DeliveryState, Feed
+from monitor.queues import NOTIFY_JOB, POLL_JOB, QueueName, claim_key, enqueue_claimed, poll_job_id
+
+log = get_logger("wirewatch.scheduler")
+
+
+def poll_slot(now: datetime, interval_seconds: int) -> int:
+    return int(now.timestamp()) // interval_seconds
+
+
+def enqueue_poll(connection: redis.Redis, feed: Feed, now: datetime) -> bool:
+    """Enqueue this slot's poll of ``feed``; False if this slot's poll was already enqueued."""
+    job_id = poll_job_id(feed.id, poll_slot(now, feed.interval_seconds))
+    queued = enqueue_claimed(
+        connection,
+        QueueName.POLL,
+        POLL_JOB,
+        (feed.id,),
+        job_id=job_id,
+        claim=claim_key(job_id),
+        claim_ttl=timedelta(seconds=feed.interval_seconds * 2),
+        job_timeout=max(60, feed.interval_seconds),
+    )
+    if queued:
+        log.debug("feed.due", feed=feed.id, job=job_id)
+    return queued
+
+
+def enqueue_all_polls(connection: redis.Redis, feeds: Iterable[Feed], now: datetime) -> int:
+    return sum(enqueue_poll(connection, feed, now) for feed in feeds)
+
+
+def requeue_undelivered(connection: redis.Redis, engine: Engine) -> int:
+    """Enqueue a notify job for every delivery recorded but not yet sent (after a crash or stop)."""
+    count = 0
+    for delivery in store.list_deliveries(engine, (DeliveryState.PENDING, DeliveryState.FAILED)):
+        job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
+        if enqueue_claimed(connection, QueueName.NOTIFY, NOTIFY_JOB, (delivery.id,), job_id=job_id,
+                           claim=claim_key(job_id), claim_ttl=timedelta(minutes=10)):
+            count += 1
+    if count:
+        log.info("alert.resumed", deliveries=count)
+    return count
+
+
+def start_scheduler(connection: redis.Redis, feeds: Iterable[Feed]) -> BackgroundScheduler:
+    """A running scheduler with one interval job per feed, each due at once."""
+    scheduler = BackgroundScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    for feed in feeds:
+        scheduler.add_job(
+            _tick,
+            IntervalTrigger(seconds=feed.interval_seconds, timezone=UTC),
+            args=(connection, feed),
+            id=f"poll-{feed.id}",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=feed.interval_seconds,
+        )
+    scheduler.start()
+    return scheduler
+
+
+def _tick(connection: redis.Redis, feed: Feed) -> None:
+    try:
+        enqueue_poll(connection, feed, datetime.now(UTC))
+    except redis.RedisError as exc:
+        log.error("scheduler.redis_error", feed=feed.id, error=str(exc))

@@ -1,0 +1,347 @@
+"""The story store: stories, story clusters and the alert outbox, on SQLite or PostgreSQL.
+
+One schema (SQLAlchemy Core) for both; Alembic migrations bring a database up to it.
+Uniqueness lives in the schema (one story per canonical URL, one delivery per
+rule, cluster and channel), so that racing workers cannot write a thing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from monitor.model import (
+    AlertHit,
+    Article,
+    Delivery,
+    DeliveryState,
+    MatchSpan,
+    Outlet,
+    Story,
+    StoryCluster,
+    TopicEvidence,
+    TopicMatch,
+)
+
+metadata = sa.MetaData()
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("canonical_url", sa.Text, nullable=False, unique=True),
+    sa.Column("final_url", sa.Text, nullable=False),
+    sa.Column("feed_id", sa.String(200), nullable=False),
+    sa.Column("outlet", sa.String(200), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("published", sa.DateTime(timezone=True)),
+    sa.Column("author", sa.Text),
+    sa.Column("sitename", sa.Text),
+    sa.Column("language", sa.String(16)),
+    sa.Column("language_confidence", sa.Float, nullable=False),
+    sa.Column("sources", sa.JSON, nullable=False),
+    sa.Column("topics", sa.JSON, nullable=False),
+    sa.Column("cluster_id", sa.String(32), nullable=False, index=True),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+clusters = sa.Table(
+    "clusters",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("lead_story_id", sa.String(32), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule_id", sa.String(200), nullable=False),
+    sa.Column("cluster_id", sa.String(32), nullable=False),
+    sa.Column("story_id", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("spans", sa.JSON, nullable=False),
+    sa.UniqueConstraint("rule_id", "cluster_id", "channel", name="uq_delivery_once"),
+)
+
+
+def database_url(configured: str, data_dir: Path) -> str:
+    return configured or f"sqlite:///{data_dir / 'wirewatch.db'}"
+
+
+def open_store(url: str, *, migrate: bool = True) -> Engine:
+    """Create the engine (SQLite: WAL, busy timeout) and bring the schema up to date."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    if migrate:
+        upgrade_schema(engine)
+    return engine
+
+
+def upgrade_schema(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _topics_json(topics: Iterable[TopicMatch]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": t.id,
+            "label": t.label,
+            "score": round(t.score, 4),
+            "evidence": [
+                {"term": e.term, "field": e.field, "count": e.count, "weight": e.weight}
+                for e in t.evidence
+            ],
+        }
+        for t in topics
+    ]
+
+
+def _topics_from_json(rows: list[dict[str, Any]]) -> tuple[TopicMatch, ...]:
+    return tuple(
+        TopicMatch(
+            id=r["id"],
+            label=r["label"],
+            score=float(r["score"]),
+            evidence=tuple(TopicEvidence(**e) for e in r.get("evidence", [])),
+        )
+        for r in rows
+    )
+
+
+def _spans_json(spans: Iterable[MatchSpan]) -> list[dict[str, Any]]:
+    return [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in spans]
+
+
+def story_exists(engine: Engine, story_id: str) -> bool:
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(stories.c.id).where(stories.c.id == story_id)).first()
+    return found is not None
+
+
+def save_story(engine: Engine, story: Story) -> bool:
+    """Store a story and open or extend its cluster. False if the story was already stored."""
+    a = story.article
+    row = {
+        "id": story.id,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "final_url": a.final_url,
+        "feed_id": a.feed_id,
+        "outlet": a.outlet,
+        "title": a.title,
+        "text": a.text,
+        "published": _utc(a.published),
+        "author": a.author,
+        "sitename": a.sitename,
+        "language": a.language,
+        "language_confidence": a.language_confidence,
+        "sources": dict(a.sources),
+        "topics": _topics_json(story.topics),
+        "cluster_id": story.cluster_id,
+        "fetched_at": _utc(story.fetched_at),
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(stories.insert().values(**row))
+    except IntegrityError:
+        return False
+    _extend_cluster(engine, story)
+    return True
+
+
+def _extend_cluster(engine: Engine, story: Story) -> None:
+    seen = _utc(story.fetched_at)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                clusters.insert().values(
+                    id=story.cluster_id,
+                    lead_story_id=story.id,
+                    title=story.article.title,
+                    first_seen=seen,
+                    last_seen=seen,
+                )
+            )
+    except IntegrityError:
+        with engine.begin() as conn:
+            conn.execute(
+                clusters.update()
+                .where(clusters.c.id == story.cluster_id, clusters.c.last_seen < seen)
+                .values(last_seen=seen)
+            )
+
+
+def _story_from_row(row: sa.Row[Any]) -> Story:
+    m = row._mapping
+    article = Article(
+        url=m["url"],
+        canonical_url=m["canonical_url"],
+        final_url=m["final_url"],
+        feed_id=m["feed_id"],
+        outlet=m["outlet"],
+        title=m["title"],
+        text=m["text"],
+        published=_utc(m["published"]),
+        author=m["author"],
+        sitename=m["sitename"],
+        language=m["language"],
+        language_confidence=m["language_confidence"],
+        sources=tuple(sorted((m["sources"] or {}).items())),
+    )
+    fetched = _utc(m["fetched_at"])
+    assert fetched is not None
+    return Story(article, _topics_from_json(m["topics"]), m["cluster_id"], fetched)
+
+
+def get_story(engine: Engine, story_id: str) -> Story | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(stories).where(stories.c.id == story_id)).first()
+    return _story_from_row(row) if row is not None else None
+
+
+def list_stories(engine: Engine, *, leads_only: bool = True, limit: int | None = None) -> list[Story]:
+    """Newest first; with ``leads_only`` one story per cluster (its lead)."""
+    query = sa.select(stories)
+    if leads_only:
+        query = query.join(clusters, clusters.c.lead_story_id == stories.c.id)
+    query = query.order_by(stories.c.fetched_at.desc(), stories.c.id).limit(limit)
+    with engine.connect() as conn:
+        return [_story_from_row(row) for row in conn.execute(query)]
+
+
+def get_cluster(engine: Engine, cluster_id: str) -> StoryCluster | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(clusters).where(clusters.c.id == cluster_id)).first()
+        if row is None:
+            return None
+        members = conn.execute(
+            sa.select(stories.c.id, stories.c.outlet, stories.c.url)
+            .where(stories.c.cluster_id == cluster_id)
+            .order_by(stories.c.fetched_at, stories.c.id)
+        ).all()
+    m = row._mapping
+    first, last = _utc(m["first_seen"]), _utc(m["last_seen"])
+    assert first is not None and last is not None
+    outlets = tuple(Outlet(name=r.outlet, url=r.url, story_id=r.id) for r in members)
+    return StoryCluster(m["id"], m["lead_story_id"], m["title"], first, last, outlets)
+
+
+def record_delivery(engine: Engine, hit: AlertHit, channel: str, now: datetime) -> Delivery | None:
+    """Write the outbox row before anything is sent. None if this (rule, cluster, channel) exists."""
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                deliveries.insert().values(
+                    rule_id=hit.rule_id,
+                    cluster_id=hit.cluster_id,
+                    story_id=hit.story_id,
+                    channel=channel,
+                    state=DeliveryState.PENDING.value,
+                    attempts=0,
+                    created_at=_utc(now),
+                    spans=_spans_json(hit.spans),
+                )
+            )
+            (delivery_id,) = result.inserted_primary_key or (None,)
+    except IntegrityError:
+        return None
+    assert delivery_id is not None
+    return get_delivery(engine, int(delivery_id))
+
+
+def _delivery_from_row(row: sa.Row[Any]) -> Delivery:
+    m = row._mapping
+    created = _utc(m["created_at"])
+    assert created is not None
+    return Delivery(
+        id=m["id"],
+        rule_id=m["rule_id"],
+        cluster_id=m["cluster_id"],
+        story_id=m["story_id"],
+        channel=m["channel"],
+        state=DeliveryState(m["state"]),
+        attempts=m["attempts"],
+        created_at=created,
+        sent_at=_utc(m["sent_at"]),
+        last_error=m["last_error"],
+        spans=tuple(MatchSpan(**s) for s in m["spans"] or []),
+    )
+
+
+def get_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+    return _delivery_from_row(row) if row is not None else None
+
+
+def list_deliveries(engine: Engine, states: Iterable[DeliveryState] | None = None) -> list[Delivery]:
+    query = sa.select(deliveries).order_by(deliveries.c.id)
+    if states is not None:
+        query = query.where(deliveries.c.state.in_([s.value for s in states]))
+    with engine.connect() as conn:
+        return [_delivery_from_row(row) for row in conn.execute(query)]
+
+
+def update_delivery(
+    engine: Engine,
+    delivery_id: int,
+    *,
+    state: DeliveryState,
+    attempts: int,
+    sent_at: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id)
+            .values(state=state.value, attempts=attempts, sent_at=_utc(sent_at), last_error=error)
+        )
+
+
+def count_rows(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+            for table in (stories, clusters, deliveries)
+        }

@@ -1,0 +1,195 @@
+"""The schema of ``config/topics.yaml``: a topic tree with weighted, multilingual term rules.
+
+Pure: nothing here reads files or YAML. ``monitor/config.py`` loads the YAML and calls
+``TaxonomySpec.model_validate(data)``; ``workers/classify.py`` compiles the result. The
+term syntax is parsed here (``parse_term``), so a spec that validates always compiles.
+
+Term syntax (matching ignores case, and ä/ae, ö/oe, ü/ue, ß/ss, é/e… are alike):
+
+    Kiew            the whole word
+    Verhandlung*    a word that starts with it (Verhandlungen, Verhandlungstisch)
+    *abtretung      a word that ends with it (Gebietsabtretung)
+    *abtretung*     it anywhere inside a word (Gebietsabtretungen)
+    Wall Street     a phrase: words in this order, apart by spaces or hyphens
+    Kiew|Kyiv|Kiev  alternatives that count as one term (spellings, name variants)
+
+A ``*`` stands only at the start or end of an alternative; its stem needs 3 characters
+(4 with a leading ``*``), so that a rule cannot match half the language by accident.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ALL_LANGUAGES = "all"
+"""The rules key whose terms apply to articles in every language."""
+SECTIONS = ("anchors", "terms", "negative")
+MAX_WEIGHT = 10.0
+MAX_NEGATIVE_WEIGHT = 100.0
+
+_TOPIC_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*")
+_LANGUAGE = re.compile(r"[a-z]{2}")
+_STEM = re.compile(r"[^\W_](?:(?:[^\W_]|[ &.'’+])*[^\W_])?")
+_UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"))
+_ACCENTS = dict(zip("àáâãåāăąçćčďèéêëēėęěìíîïīįłńňñòóôõøōőřśšşťùúûūůűýÿźżž",
+                    "aaaaaaaacccdeeeeeeeeiiiiiilnnnooooooorssstuuuuuuyyzzz", strict=True))
+_ACCENT = re.compile("[" + "".join(_ACCENTS) + "]")
+_DASHES = ("-", "‐", "‑", "‒", "–", "—")
+
+
+def fold(text: str) -> str:
+    """Text as terms and articles are compared: case-folded, ä → ae, ß → ss, é → e,
+    dashes read as spaces, whitespace runs collapsed to one space. Idempotent."""
+    folded = text.casefold()
+    if not folded.isascii():
+        if "\u0308" in folded or "\u0301" in folded:
+            folded = unicodedata.normalize("NFC", folded)
+        for letter, spelling in _UMLAUTS:
+            folded = folded.replace(letter, spelling)
+        folded = _ACCENT.sub(lambda m: _ACCENTS[m.group()], folded)
+        for dash in _DASHES[1:]:
+            folded = folded.replace(dash, " ")
+    return " ".join(folded.replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class TermPattern:
+    """One alternative of a term: a folded stem and which of its ends may run on."""
+
+    stem: str
+    open_start: bool
+    open_end: bool
+
+
+def parse_term(term: str) -> tuple[TermPattern, ...]:
+    """The alternatives of a term as written in topics.yaml; ``ValueError`` says what is wrong."""
+    patterns = []
+    for raw in term.split("|"):
+        alternative = raw.strip()
+        if not alternative:
+            raise ValueError(f"empty alternative in {term!r}")
+        open_start, open_end = alternative.startswith("*"), alternative.endswith("*")
+        core = alternative.strip("*")
+        if "*" in core:
+            raise ValueError(f"{alternative!r}: '*' may only stand at the start or end")
+        stem = fold(core)
+        if not _STEM.fullmatch(stem):
+            raise ValueError(
+                f"{alternative!r}: a stem is letters and digits, with spaces, hyphens or & . ' +"
+                " only between them"
+            )
+        minimum = 4 if open_start else 3 if open_end else 1
+        if len(stem) < minimum:
+            raise ValueError(
+                f"{alternative!r}: the stem is too short for a wildcard (at least {minimum} characters)"
+            )
+        patterns.append(TermPattern(stem, open_start, open_end))
+    return tuple(patterns)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleSet(_Frozen):
+    """The terms of one topic for one language (or for all): term → weight."""
+
+    anchors: dict[str, float] = {}
+    """Terms that earn points and of which at least one must occur for the topic to fire."""
+    terms: dict[str, float] = {}
+    """Terms that only earn points."""
+    negative: dict[str, float] = {}
+    """Terms whose points are subtracted (a large weight vetoes the topic)."""
+
+    def sections(self) -> tuple[tuple[str, dict[str, float]], ...]:
+        return (("anchors", self.anchors), ("terms", self.terms), ("negative", self.negative))
+
+
+class TopicSpec(_Frozen):
+    """One topic: an id such as ``world/ukraine-war``, a label, a parent, rules, a threshold."""
+
+    id: str
+    label: str = Field(min_length=1)
+    parent: str | None = None
+    threshold: float = 0.5
+    """The score in (0, 1) the topic needs to be assigned."""
+    rules: dict[str, RuleSet] = {}
+    """Keyed by ``all`` or by a two-letter language code (``de``, ``en``)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> TopicSpec:
+        where = f"topic {self.id!r}"
+        if not _TOPIC_ID.fullmatch(self.id):
+            raise ValueError(f"{where}: an id is lower-case words joined by '-', nested with '/'")
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"{where}: threshold {self.threshold} is outside (0, 1)")
+        for language, rules in self.rules.items():
+            if language != ALL_LANGUAGES and not _LANGUAGE.fullmatch(language):
+                raise ValueError(
+                    f"{where}: rules key {language!r} is neither {ALL_LANGUAGES!r}"
+                    " nor a two-letter language code"
+                )
+            seen: dict[str, str] = {}
+            for section, terms in rules.sections():
+                limit = MAX_NEGATIVE_WEIGHT if section == "negative" else MAX_WEIGHT
+                for term, weight in terms.items():
+                    at = f"{where}, rules.{language}.{section}, term {term!r}"
+                    try:
+                        parse_term(term)
+                    except ValueError as exc:
+                        raise ValueError(f"{at}: {exc}") from None
+                    if not 0 < weight <= limit:
+                        raise ValueError(f"{at}: weight {weight} is outside (0, {limit:g}]")
+                    if term in seen:
+                        raise ValueError(f"{at}: also listed under {seen[term]}")
+                    seen[term] = section
+        return self
+
+
+class ScoringSpec(_Frozen):
+    """How term points become a score."""
+
+    title_weight: float = Field(2.0, ge=1, le=10)
+    """A hit in the title earns this many times the points of a hit in the text."""
+    saturation: float = Field(4.0, gt=0, le=100)
+    """score = points / (points + saturation): the points at which a score reaches 0.5."""
+    length_norm_words: int = Field(200, ge=1)
+    """Text points are scaled by sqrt(this / words) for longer texts (passing mentions)."""
+
+
+class TaxonomySpec(_Frozen):
+    """The whole of topics.yaml."""
+
+    version: Literal[1] = 1
+    scoring: ScoringSpec = ScoringSpec()
+    topics: tuple[TopicSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_tree(self) -> TaxonomySpec:
+        by_id: dict[str, TopicSpec] = {}
+        for topic in self.topics:
+            if topic.id in by_id:
+                raise ValueError(f"topic {topic.id!r} is defined twice: ids must be unique")
+            by_id[topic.id] = topic
+        parents = {t.parent for t in self.topics}
+        for topic in self.topics:
+            chain = [topic.id]
+            parent = topic.parent
+            while parent is not None:
+                if parent not in by_id:
+                    raise ValueError(f"topic {chain[-1]!r}: parent {parent!r} is not a defined topic")
+                if parent in chain:
+                    loop = " → ".join([*chain, parent])
+                    raise ValueError(f"topic {topic.id!r}: its parents form a loop: {loop}")
+                chain.append(parent)
+                parent = by_id[parent].parent
+            if not any(r.anchors or r.terms for r in topic.rules.values()) and topic.id not in parents:
+                raise ValueError(
+                    f"topic {topic.id!r} has no anchors or terms and no child topics: it can never match"
+                )
+        return self

@@ -1,0 +1,92 @@
+"""Helpers shared by tests: paths to the shared corpus and seed, a loopback HTTP server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+# The seed wire story, vendored: the demo site and many tests are built on it.
+SEED = FIXTURES / "seed" / "dpa-trump-putin-alaska.txt"
+# The shared test corpus (feeds, pages, labelled samples) sits beside the checkout in CI.
+CORPUS = Path(os.environ.get("WIREWATCH_SHARED", ROOT.parent / "shared")) / "corpus"
+requires_corpus = pytest.mark.skipif(
+    not (CORPUS / "MANIFEST.md").is_file(),
+    reason=f"shared corpus not found at {CORPUS} (set WIREWATCH_SHARED to the folder holding corpus/)",
+)
+DEMO_SITE = ROOT / "monitor" / "demo" / "site"
+WIRE_TITLE = "US-Russland-Gipfel gestartet -Trump und Putin in einem Auto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Route = Callable[[BaseHTTPRequestHandler], Reply | None]
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 whose answers a test sets per path; it records requests."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                server.requests.append((self.path, dict(self.headers)))
+                route = server.routes.get(path)
+                reply = route(self) if route else Reply(404, b"not found")
+                if reply is None:  # the route wrote the response itself
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in reply.headers:
+                    self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = int(self._httpd.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def serve(self, path: str, reply: Reply | Route) -> str:
+        self.routes[path] = reply if callable(reply) else (lambda _h, r=reply: r)
+        return self.base_url + path
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def seed_story() -> tuple[str, str]:
+    """The seed's title and story body (up to the tag line, without the teasers)."""
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    start = lines.index(WIRE_TITLE)
+    end = next(i for i, line in enumerate(lines) if line.startswith("Krieg / Konflikte"))
+    return WIRE_TITLE, "\n".join(lines[start + 1 : end]).strip()

@@ -1,0 +1,103 @@
+"""Fetching over real loopback HTTP: conditional GET, caps, timeouts, precise reasons."""
+
+from __future__ import annotations
+
+import time
+from http.server import BaseHTTPRequestHandler
+
+import httpx
+import pytest
+
+from monitor.config import FetchSettings
+from monitor.errors import FetchError
+from tests.support import LoopbackServer, Reply, free_port
+from workers.fetch import FetchResult, fetch, make_client
+
+SETTINGS = FetchSettings(connect_timeout=2, read_timeout=1, total_timeout=3)
+
+
+def get(url: str, *, max_bytes: int = 100_000, etag: str | None = None,
+        last_modified: str | None = None) -> FetchResult:
+    with make_client(SETTINGS) as client:
+        return fetch(client, url, max_bytes=max_bytes, total_timeout=SETTINGS.total_timeout, etag=etag,
+                     last_modified=last_modified)
+
+
+def test_ok_response_returns_body_and_validators(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/feed", Reply(200, b"<rss/>", {"ETag": '"v1"', "Last-Modified": "Fri, 15 Aug 2025"}))
+    result = get(url)
+    assert result.body == b"<rss/>"
+    assert result.etag == '"v1"'
+
+
+def test_conditional_get_sends_validators_and_accepts_304(http_server: LoopbackServer) -> None:
+    def route(handler: BaseHTTPRequestHandler) -> Reply:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return Reply(304)
+        return Reply(200, b"<rss/>", {"ETag": '"v1"'})
+
+    url = http_server.serve("/feed", route)
+    result = get(url, etag='"v1"', last_modified="Fri, 15 Aug 2025 20:07:00 GMT")
+    assert result.not_modified
+    assert http_server.requests[-1][1]["If-Modified-Since"] == "Fri, 15 Aug 2025 20:07:00 GMT"
+
+
+def test_http_error_status_is_a_fetch_error_with_the_status(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/gone", Reply(500, b"boom"))
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert (caught.value.reason, caught.value.status) == ("http_status", 500)
+
+
+def test_body_over_the_cap_is_refused(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/big", Reply(200, b"x" * 50_000, {"Content-Length": "50000"}))
+    with pytest.raises(FetchError) as caught:
+        get(url, max_bytes=10_000)
+    assert caught.value.reason == "too_large"
+
+
+def test_undeclared_body_over_the_cap_is_cut_while_streaming(http_server: LoopbackServer) -> None:
+    def endless(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.end_headers()  # no Content-Length: the body runs until the connection closes
+        try:
+            for _ in range(1000):
+                handler.wfile.write(b"y" * 10_000)
+        except OSError:
+            pass
+
+    url = http_server.serve("/endless", endless)
+    with pytest.raises(FetchError) as caught:
+        get(url, max_bytes=100_000)
+    assert caught.value.reason == "too_large"
+
+
+def test_silent_server_times_out(http_server: LoopbackServer) -> None:
+    def silent(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(2.5)
+
+    url = http_server.serve("/slow", silent)
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert caught.value.reason == "timeout"
+
+
+def test_refused_connection_is_reported_as_connect() -> None:
+    with pytest.raises(FetchError) as caught:
+        get(f"http://127.0.0.1:{free_port()}/feed")
+    assert caught.value.reason == "connect"
+
+
+def test_endless_redirects_are_reported(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/loop", Reply(302, b"", {"Location": "/loop"}))
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert caught.value.reason == "redirects"
+
+
+def test_client_sends_the_configured_user_agent(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/ua", Reply(200, b"ok"))
+    with make_client(FetchSettings(user_agent="wirewatch-test/1")) as client:
+        fetch(client, url, max_bytes=100, total_timeout=5)
+    assert http_server.requests[-1][1]["User-Agent"] == "wirewatch-test/1"
+    assert isinstance(client, httpx.Client)

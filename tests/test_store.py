@@ -1,0 +1,80 @@
+"""The story store on SQLite: uniqueness that holds, clusters with their outlets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from monitor import store
+from monitor.model import AlertHit, Article, DeliveryState, MatchSpan, Story, TopicEvidence, TopicMatch
+
+NOW = datetime(2025, 8, 15, 20, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return store.open_store(store.database_url("", tmp_path))
+
+
+def story(url: str, outlet: str, cluster: str | None = None, fetched: datetime = NOW) -> Story:
+    article = Article(
+        url=url + "?utm_source=rss", canonical_url=url, final_url=url, feed_id=outlet.lower(), outlet=outlet,
+        title="US-Russland-Gipfel gestartet", text="Anchorage (dpa) - Der Gipfel …",
+        published=datetime(2025, 8, 15, 20, 7, tzinfo=UTC), author="dpa", sitename=outlet, language="de",
+        language_confidence=0.99, sources=(("text", "page"),),
+    )
+    topics = (TopicMatch("world/ukraine-war", "Ukraine war", 0.9, (TopicEvidence("Selenskyj", "text", 2, 1.0),)),)
+    return Story(article, topics, cluster or article.id, fetched)
+
+
+def test_story_round_trips_with_topics_and_evidence(engine: Engine) -> None:
+    original = story("http://a.test/1", "Rundblick")
+    assert store.save_story(engine, original)
+    loaded = store.get_story(engine, original.id)
+    assert loaded == original
+
+
+def test_same_canonical_url_is_stored_once(engine: Engine) -> None:
+    assert store.save_story(engine, story("http://a.test/1", "Rundblick"))
+    assert not store.save_story(engine, story("http://a.test/1", "Rundblick"))
+    assert store.count_rows(engine)["stories"] == 1
+
+
+def test_copies_join_the_cluster_of_the_lead_and_list_their_outlets(engine: Engine) -> None:
+    lead = story("http://a.test/1", "Rundblick")
+    store.save_story(engine, lead)
+    later = NOW.replace(minute=45)
+    store.save_story(engine, story("http://b.test/9", "Hanse-Kurier", cluster=lead.id, fetched=later))
+    cluster = store.get_cluster(engine, lead.id)
+    assert cluster is not None
+    assert cluster.lead_story_id == lead.id
+    assert [o.name for o in cluster.outlets] == ["Rundblick", "Hanse-Kurier"]
+    assert [s.id for s in store.list_stories(engine)] == [lead.id]
+    assert len(store.list_stories(engine, leads_only=False)) == 2
+
+
+def test_delivery_is_recorded_once_per_rule_cluster_and_channel(engine: Engine) -> None:
+    hit = AlertHit("putin-selenskyj", "s1", "c1", (MatchSpan("text", 0, 5, "Putin"),))
+    first = store.record_delivery(engine, hit, "mail", NOW)
+    assert first is not None and first.state is DeliveryState.PENDING
+    assert first.spans == hit.spans
+    assert store.record_delivery(engine, hit, "mail", NOW) is None
+    assert store.record_delivery(engine, hit, "webhook", NOW) is not None
+
+
+def test_delivery_state_updates_are_persisted(engine: Engine) -> None:
+    delivery = store.record_delivery(engine, AlertHit("r", "s", "c"), "mail", NOW)
+    assert delivery is not None
+    store.update_delivery(engine, delivery.id, state=DeliveryState.SENT, attempts=1, sent_at=NOW)
+    loaded = store.get_delivery(engine, delivery.id)
+    assert loaded is not None and (loaded.state, loaded.attempts, loaded.sent_at) == (DeliveryState.SENT, 1, NOW)
+
+
+def test_schema_migration_is_idempotent(tmp_path: Path) -> None:
+    url = store.database_url("", tmp_path)
+    store.open_store(url)
+    engine = store.open_store(url)
+    assert store.count_rows(engine) == {"stories": 0, "clusters": 0, "deliveries": 0}

@@ -1,0 +1,211 @@
+"""The RQ jobs: thin functions that do the I/O and call the pure steps.
+
+    poll_feed(feed_id)           conditional GET → parse → canonical URLs → claim → article jobs
+    process_article(item)        fetch → extract → classify → cluster → store → rules → outbox
+    send_notification(delivery)  render → Apprise; record-then-send, retry with backoff, dead letter
+
+Each job is idempotent: re-running it after a crash changes nothing that already happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from rq import Retry
+
+from monitor import store
+from monitor.errors import DeliveryError, ExtractError, FetchError, ParseError
+from monitor.feed_state import load_feed_state, save_feed_state
+from monitor.logs import get_logger
+from monitor.model import AlertHit, Delivery, DeliveryState, FeedItem, Story, stable_id
+from monitor.notify import deliver, render_alert
+from monitor.queues import (
+    ARTICLE_JOB,
+    NOTIFY_JOB,
+    QueueName,
+    article_job_id,
+    claim_key,
+    enqueue_claimed,
+    enqueue_in,
+    notify_job_id,
+    seen_key,
+)
+from monitor.rules import MatchTarget, match_query, prepare_target
+from workers.classify import classify_article
+from workers.extract import extract_article
+from workers.feeds import parse_feed
+from workers.fetch import fetch, make_client
+from workers.runtime import Runtime, runtime
+
+log = get_logger("wirewatch.jobs")
+
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+# Transient page failures (timeouts, 5xx) are retried by RQ after these delays, in seconds.
+ARTICLE_RETRY = Retry(max=3, interval=[30, 120, 600])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def poll_feed(feed_id: str) -> int:
+    """Poll one feed; enqueue one article job per URL never seen before. Returns that count."""
+    rt = runtime()
+    feed = rt.config.feed(feed_id)
+    settings = rt.config.settings
+    state = load_feed_state(rt.connection, feed_id)
+    now = _now()
+    try:
+        with make_client(settings.fetch) as client:
+            response = fetch(
+                client,
+                feed.url,
+                max_bytes=settings.fetch.max_feed_bytes,
+                total_timeout=settings.fetch.total_timeout,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                accept=FEED_ACCEPT,
+            )
+        if response.not_modified:
+            save_feed_state(rt.connection, replace(state, last_polled=now, last_success=now, last_status=304,
+                                                   last_error=None, consecutive_failures=0))
+            log.info("feed.not_modified", feed=feed_id)
+            return 0
+        parsed = parse_feed(response.body, feed, content_type=response.content_type, url=response.final_url)
+    except (FetchError, ParseError) as exc:
+        save_feed_state(rt.connection, replace(state, last_polled=now, last_error=f"{exc.reason}: {exc}",
+                                               last_status=getattr(exc, "status", None),
+                                               consecutive_failures=state.consecutive_failures + 1))
+        log.warning("feed.failed", feed=feed_id, reason=exc.reason, error=str(exc))
+        return 0
+
+    retention = timedelta(days=settings.seen_retention_days)
+    new = 0
+    for item in parsed.items:
+        job_id = article_job_id(item.canonical_url)
+        if enqueue_claimed(rt.connection, QueueName.ARTICLES, ARTICLE_JOB, (item,), job_id=job_id,
+                           claim=seen_key(item.canonical_url), claim_ttl=retention, claim_value=feed_id,
+                           retry=ARTICLE_RETRY):
+            new += 1
+            log.info("article.queued", feed=feed_id, url=item.canonical_url)
+    save_feed_state(rt.connection, replace(
+        state, etag=response.etag, last_modified=response.last_modified, last_polled=now, last_success=now,
+        last_status=response.status, last_error=parsed.problem, consecutive_failures=0,
+        items_seen=state.items_seen + new))
+    log.info("feed.polled", feed=feed_id, items=len(parsed.items), new=new, skipped=parsed.skipped,
+             problem=parsed.problem)
+    return new
+
+
+def process_article(item: FeedItem) -> str:
+    """Fetch, extract, classify, cluster and store one article; record the alerts it fires."""
+    rt = runtime()
+    story_id = stable_id(item.canonical_url)
+    if store.story_exists(rt.engine, story_id):
+        log.info("article.duplicate", url=item.canonical_url, story=story_id)
+        return "duplicate"
+    settings = rt.config.settings.fetch
+    try:
+        with make_client(settings) as client:
+            page = fetch(client, item.url, max_bytes=settings.max_page_bytes,
+                         total_timeout=settings.total_timeout, accept=PAGE_ACCEPT)
+        article = extract_article(page.body, item, final_url=page.final_url)
+    except FetchError as exc:
+        if exc.reason in {"timeout", "connect", "transport"} or (exc.status or 0) >= 500:
+            raise  # transient: RQ retries the job with backoff
+        log.warning("article.failed", url=item.url, reason=exc.reason, error=str(exc))
+        article = extract_article(b"", item, final_url=item.url)  # keep the feed's version
+    except ExtractError as exc:
+        log.warning("article.failed", url=item.url, reason=exc.reason, error=str(exc))
+        return f"failed: {exc.reason}"
+
+    topics = classify_article(rt.classifier, article.title, article.text, article.language)
+    cluster_id = rt.clusters.assign(article.id, f"{article.title}\n{article.text}")
+    story = Story(article=article, topics=topics, cluster_id=cluster_id, fetched_at=_now())
+    if not store.save_story(rt.engine, story):
+        log.info("article.duplicate", url=item.canonical_url, story=story.id)
+    else:
+        log.info("story.stored", story=story.id, title=article.title, language=article.language,
+                 topics=[t.id for t in topics], cluster=cluster_id, outlet=article.outlet)
+    _record_alerts(rt, story)
+    return story.id
+
+
+def _record_alerts(rt: Runtime, story: Story) -> None:
+    article = story.article
+    target = prepare_target(MatchTarget(
+        title=article.title, text=article.text, topics=tuple(t.id for t in story.topics),
+        language=article.language, source=" ".join(filter(None, [article.outlet, article.sitename, article.author])),
+        feed_id=article.feed_id, tags={f.id: f.tags for f in rt.config.feeds}.get(article.feed_id, ())))
+    for rule in rt.config.rules:
+        spans = match_query(rt.queries[rule.id], target)
+        if spans is None or not _topics_allow(rule.topics, rule.min_topic_score, story):
+            continue
+        hit = AlertHit(rule_id=rule.id, story_id=story.id, cluster_id=story.cluster_id, spans=spans)
+        for channel in rule.channels:
+            delivery = store.record_delivery(rt.engine, hit, channel, _now())
+            if delivery is None:
+                continue  # this cluster already alerted on this channel
+            job_id = notify_job_id(delivery.id, 0)
+            enqueue_claimed(rt.connection, QueueName.NOTIFY, NOTIFY_JOB, (delivery.id,), job_id=job_id,
+                            claim=claim_key(job_id), claim_ttl=timedelta(days=1))
+            log.info("alert.recorded", rule=rule.id, cluster=story.cluster_id, channel=channel,
+                     delivery=delivery.id)
+
+
+def _topics_allow(wanted: tuple[str, ...], min_score: float, story: Story) -> bool:
+    if not wanted and min_score <= 0:
+        return True
+    return any(
+        t.score >= min_score and (not wanted or t.id in wanted or t.id.rsplit("/", 1)[-1] in wanted)
+        for t in story.topics
+    )
+
+
+def send_notification(delivery_id: int) -> str:
+    """Deliver one outbox row, at most once at a time, until it is sent or dead."""
+    rt = runtime()
+    lock = rt.connection.lock(f"wirewatch:lock:delivery:{delivery_id}", timeout=300, blocking=False)
+    if not lock.acquire():
+        return "busy"  # another worker is sending this very delivery
+    try:
+        delivery = store.get_delivery(rt.engine, delivery_id)
+        if delivery is None or delivery.state in (DeliveryState.SENT, DeliveryState.DEAD):
+            return "done"
+        story = store.get_story(rt.engine, delivery.story_id)
+        cluster = store.get_cluster(rt.engine, delivery.cluster_id)
+        rule = next((r for r in rt.config.rules if r.id == delivery.rule_id), None)
+        url = rt.config.channels.get(delivery.channel)
+        attempts = delivery.attempts + 1
+        try:
+            if story is None or cluster is None or rule is None or url is None:
+                raise DeliveryError("rule, channel or story no longer exists", channel=delivery.channel)
+            deliver(delivery.channel, url, render_alert(rule, story, cluster, delivery.spans))
+        except DeliveryError as exc:
+            return _delivery_failed(rt, replace(delivery, attempts=attempts), exc)
+        store.update_delivery(rt.engine, delivery_id, state=DeliveryState.SENT, attempts=attempts, sent_at=_now())
+        log.info("alert.delivered", delivery=delivery_id, rule=delivery.rule_id, channel=delivery.channel,
+                 cluster=delivery.cluster_id, title=story.article.title)
+        return "sent"
+    finally:
+        lock.release()
+
+
+def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str:
+    """Record the failed attempt; schedule the next one, or give up after the configured limit."""
+    settings = rt.config.settings.notify
+    dead = delivery.attempts >= settings.max_attempts
+    state = DeliveryState.DEAD if dead else DeliveryState.FAILED
+    store.update_delivery(rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc))
+    context = {"delivery": delivery.id, "rule": delivery.rule_id, "channel": delivery.channel,
+               "attempts": delivery.attempts, "error": str(exc)}
+    if dead:
+        log.error("alert.dead", **context)
+        return "dead"
+    delay = timedelta(seconds=delivery.retry_delay(settings.retry_base_seconds))
+    enqueue_in(rt.connection, QueueName.NOTIFY, NOTIFY_JOB, (delivery.id,),
+               job_id=notify_job_id(delivery.id, delivery.attempts), delay=delay)
+    log.warning("alert.failed", retry_in=delay.total_seconds(), **context)
+    return "failed"
