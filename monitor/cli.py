@@ -6,13 +6,14 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from monitor import store
 from monitor.config import Config, default_config_dir, default_data_dir, load_config
@@ -50,14 +51,16 @@ class Context:
                 err.print(f"  {issue}", markup=False, highlight=False)
             raise typer.Exit(2) from exc
 
-    def engine(self, config: Config) -> store.Engine:
+    def engine(self, config: Config) -> Engine:
         return store.open_store(store.database_url(config.settings.database_url, self.data_dir))
 
 
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", help="Config directory (env WIREWATCH_CONFIG).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config directory (env WIREWATCH_CONFIG).")
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Where state lives (env WIREWATCH_HOME).")
     ] = None,
@@ -69,14 +72,19 @@ def main_options(
     if log_format not in ("text", "json"):
         raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
     configure_logging(log_format)
-    ctx.obj = Context((config or default_config_dir()).resolve(), (data_dir or default_data_dir()).resolve(),
-                      log_format)
+    ctx.obj = Context(
+        (config or default_config_dir()).resolve(),
+        (data_dir or default_data_dir()).resolve(),
+        log_format,
+    )
 
 
 @app.command()
 def run(
     ctx: typer.Context,
-    once: Annotated[bool, typer.Option("--once", help="Poll every feed once, drain the queues, deliver, exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every feed once, drain the queues, deliver, exit.")
+    ] = False,
 ) -> None:
     """Run everything in one process: scheduler, workers, demo site and mailbox.
 
@@ -114,8 +122,12 @@ def _print_summary(c: Context, config: Config, connection: object) -> None:
     feed_states = [load_feed_state(connection, feed.id) for feed in config.feeds]
     failing = [s for s in feed_states if s.consecutive_failures]
     summary = {
-        "feeds": len(config.feeds), "feeds_failing": len(failing), "stories": counts["stories"],
-        "clusters": counts["clusters"], "alerts": states, "data_dir": str(c.data_dir),
+        "feeds": len(config.feeds),
+        "feeds_failing": len(failing),
+        "stories": counts["stories"],
+        "clusters": counts["clusters"],
+        "alerts": states,
+        "data_dir": str(c.data_dir),
     }
     if c.log_format == "json":
         print(json.dumps({"event": "monitor.summary", **summary}), file=sys.stderr)
@@ -136,11 +148,13 @@ def _print_summary(c: Context, config: Config, connection: object) -> None:
 @app.command()
 def worker(
     ctx: typer.Context,
-    queues: Annotated[str, typer.Option(help="Comma-separated queues, in priority order.")] = ",".join(
-        str(q) for q in WORKER_QUEUES
-    ),
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues, in priority order.")
+    ] = ",".join(str(q) for q in WORKER_QUEUES),
     burst: Annotated[bool, typer.Option("--burst", help="Exit when the queues are empty.")] = False,
-    redis_url: Annotated[str | None, typer.Option("--redis-url", help="Overrides redis_url / REDIS_URL.")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option("--redis-url", help="Overrides redis_url / REDIS_URL.")
+    ] = None,
 ) -> None:
     """Run one RQ worker (fetch, extract, classify, cluster, store, notify).
 
@@ -202,7 +216,8 @@ def check_config(ctx: typer.Context) -> None:
     c: Context = ctx.obj
     config = c.config()
     out.print(
-        f"[green]ok[/]: {config.directory}: {len(config.feeds)} feeds, {len(config.taxonomy.topics)} topics, "
+        f"[green]ok[/]: {config.directory}: {len(config.feeds)} feeds, "
+        f"{len(config.taxonomy.topics)} topics, "
         f"{len(config.rules)} alert rules, {len(config.channels)} channels"
     )
 
@@ -210,7 +225,9 @@ def check_config(ctx: typer.Context) -> None:
 @app.command()
 def stories(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (see README for fields).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array (see README for fields).")
+    ] = False,
     all_copies: Annotated[
         bool, typer.Option("--all-copies", help="Every outlet's copy, not one story per cluster.")
     ] = False,
@@ -225,7 +242,13 @@ def stories(
     found = store.list_stories(engine, leads_only=not all_copies, limit=limit)
     clusters = {cid: store.get_cluster(engine, cid) for cid in {s.cluster_id for s in found}}
     if as_json:
-        print(json.dumps([story_record(s, clusters[s.cluster_id]) for s in found], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [story_record(s, clusters[s.cluster_id]) for s in found],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     table = Table("published", "lang", "title", "topics", "outlets")
     for s in found:
@@ -243,7 +266,9 @@ def stories(
 @app.command()
 def alerts(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (see README for fields).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array (see README for fields).")
+    ] = False,
 ) -> None:
     """List alert deliveries and their states (pending, sent, failed, dead).
 
@@ -256,9 +281,16 @@ def alerts(
         return
     table = Table("id", "rule", "channel", "cluster", "state", "attempts", "sent at", "last error")
     for d in found:
-        table.add_row(str(d.id), d.rule_id, d.channel, d.cluster_id, d.state.value, str(d.attempts),
-                      d.sent_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if d.sent_at else "",
-                      d.last_error or "")
+        table.add_row(
+            str(d.id),
+            d.rule_id,
+            d.channel,
+            d.cluster_id,
+            d.state.value,
+            str(d.attempts),
+            d.sent_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if d.sent_at else "",
+            d.last_error or "",
+        )
     out.print(table)
 
 
@@ -268,6 +300,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["app", "datetime", "main"]

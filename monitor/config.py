@@ -156,7 +156,9 @@ def load_config(directory: Path | None = None) -> Config:
     directory = directory or default_config_dir()
     issues: list[ConfigIssue] = []
     if not (directory / "wirewatch.yaml").is_file():
-        raise ConfigError([ConfigIssue(str(directory), None, "", "no wirewatch.yaml in this directory")])
+        raise ConfigError(
+            [ConfigIssue(str(directory), None, "", "no wirewatch.yaml in this directory")]
+        )
 
     settings = _load(directory / "wirewatch.yaml", Settings, issues) or Settings()
     feeds_file = _load(directory / "feeds.yaml", FeedsFile, issues) or FeedsFile()
@@ -207,7 +209,11 @@ def _check_cross_references(
     for i, feed in enumerate(feeds_file.feeds):
         if feed.id in seen:
             line = feed_lines.get(("feeds", i, "id"))
-            issues.append(ConfigIssue(str(feeds_path), line, f"feeds[{i}].id", f"duplicate feed id {feed.id!r}"))
+            issues.append(
+                ConfigIssue(
+                    str(feeds_path), line, f"feeds[{i}].id", f"duplicate feed id {feed.id!r}"
+                )
+            )
         seen.add(feed.id)
 
     seen.clear()
@@ -215,7 +221,9 @@ def _check_cross_references(
         where = f"rules[{i}]"
         if rule.id in seen:
             line = alert_lines.get(("rules", i, "id"))
-            issues.append(ConfigIssue(str(alerts_path), line, f"{where}.id", f"duplicate rule id {rule.id!r}"))
+            issues.append(
+                ConfigIssue(str(alerts_path), line, f"{where}.id", f"duplicate rule id {rule.id!r}")
+            )
         seen.add(rule.id)
         try:
             parse_query(rule.query)
@@ -270,7 +278,9 @@ def _load(path: Path, model: type[_Model], issues: list[ConfigIssue]) -> _Model 
         return None
 
 
-def _issue(path: Path, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], message: str) -> ConfigIssue:
+def _issue(
+    path: Path, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], message: str
+) -> ConfigIssue:
     line = None
     for n in range(len(loc), -1, -1):
         if (found := lines.get(loc[:n])) is not None:
@@ -304,7 +314,10 @@ def _substitute_env(
             return found
         if default is not None:
             return default
-        report(loc, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+        report(
+            loc,
+            f"environment variable {name} is not set (write ${{{name}:-default}} for a default)",
+        )
         return ""
 
     return _ENV_REF.sub(replace, value)

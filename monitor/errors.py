@@ -44,7 +44,9 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class ConfigError(WirewatchError):
@@ -60,9 +62,7 @@ class FetchError(WirewatchError):
 
     reason = "fetch"
 
-    def __init__(
-        self, message: str, *, reason: str, url: str, status: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, reason: str, url: str, status: int | None = None) -> None:
         super().__init__(message, reason=reason)
         self.url = url
         self.status = status

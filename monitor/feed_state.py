@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
+from typing import cast
 
 import redis
 
@@ -19,7 +20,8 @@ def _key(feed_id: str) -> str:
 
 
 def load_feed_state(connection: redis.Redis, feed_id: str) -> FeedState:
-    raw = {k.decode(): v.decode() for k, v in connection.hgetall(_key(feed_id)).items()}
+    stored = cast(dict[bytes, bytes], connection.hgetall(_key(feed_id)))
+    raw = {k.decode(): v.decode() for k, v in stored.items()}
     values: dict[str, object] = {}
     for f in fields(FeedState):
         value = raw.get(f.name)

@@ -28,7 +28,9 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("rq", "rq.worker", "apscheduler", "trafilatura", "htmldate", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

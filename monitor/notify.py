@@ -24,7 +24,9 @@ class Message:
     html: str
 
 
-def render_alert(rule: AlertRule, story: Story, cluster: StoryCluster, spans: tuple[MatchSpan, ...]) -> Message:
+def render_alert(
+    rule: AlertRule, story: Story, cluster: StoryCluster, spans: tuple[MatchSpan, ...]
+) -> Message:
     """The alert for one story cluster: title, outlets, topics, time, highlighted snippet, link."""
     article = story.article
     outlets = sorted({o.name for o in cluster.outlets}) or [article.outlet]
@@ -33,7 +35,11 @@ def render_alert(rule: AlertRule, story: Story, cluster: StoryCluster, spans: tu
     matched = ", ".join(sorted({s.text for s in spans})) or "-"
     snippet_text, snippet_html = _snippet(article.text, [s for s in spans if s.field == "text"])
     title = f"[wirewatch] {rule.id}: {article.title}"
-    outlet_line = f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''}: {', '.join(outlets)}"
+    # An instant alert leaves with the first copy: later outlets join the cluster afterwards.
+    outlet_line = (
+        f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''} so far: {', '.join(outlets)}"
+    )
+    link = article.canonical_url
 
     text = "\n".join(
         [
@@ -47,19 +53,20 @@ def render_alert(rule: AlertRule, story: Story, cluster: StoryCluster, spans: tu
             "",
             snippet_text,
             "",
-            f"Read: {article.url}",
+            f"Read: {link}",
         ]
     )
     e = html.escape
+    # Plain markup: mail clients show it, and Apprise derives the text/plain part from it.
     body = (
         f"<h2>{e(article.title)}</h2>"
-        f"<p><b>Rule:</b> {e(rule.id)} (<code>{e(rule.query)}</code>)<br>"
-        f"<b>Matched:</b> {e(matched)}<br>"
-        f"<b>Ran on</b> {e(outlet_line)}<br>"
-        f"<b>Topics:</b> {e(topics)}<br>"
-        f"<b>Published:</b> {e(published)}</p>"
+        f"<p>Rule: <b>{e(rule.id)}</b> ({e(rule.query)})<br>"
+        f"Matched: {e(matched)}<br>"
+        f"Ran on {e(outlet_line)}<br>"
+        f"Topics: {e(topics)}<br>"
+        f"Published: {e(published)}</p>"
         f"<blockquote>{snippet_html}</blockquote>"
-        f'<p><a href="{e(article.url, quote=True)}">Read the story</a></p>'
+        f'<p>Read: <a href="{e(link, quote=True)}">{e(link)}</a></p>'
     )
     return Message(title=title, text=text, html=body)
 
@@ -78,8 +85,11 @@ def _snippet(text: str, spans: list[MatchSpan]) -> tuple[str, str]:
     for span in inside:
         if span.start < cursor:
             continue
-        plain += [text[cursor : span.start], f"*{text[span.start:span.end]}*"]
-        marked += [html.escape(text[cursor : span.start]), f"<mark>{html.escape(text[span.start:span.end])}</mark>"]
+        plain += [text[cursor : span.start], f"*{text[span.start : span.end]}*"]
+        marked += [
+            html.escape(text[cursor : span.start]),
+            f"<mark>{html.escape(text[span.start : span.end])}</mark>",
+        ]
         cursor = span.end
     plain.append(text[cursor:end])
     marked.append(html.escape(text[cursor:end]))
@@ -91,13 +101,16 @@ def channel_url_problem(url: str) -> str | None:
     """Why Apprise cannot use this channel URL, or None when it can."""
     import apprise
 
-    try:
-        instance = apprise.Apprise.instantiate(url)
-    except Exception as exc:  # Apprise raises assorted types for odd URLs
-        return f"invalid channel URL: {exc}"
+    with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+        try:
+            instance = apprise.Apprise.instantiate(url)
+        except Exception as exc:  # Apprise raises assorted types for odd URLs
+            return f"invalid channel URL: {exc}"
+        log = captured.getvalue().strip()
     if instance is None:
         scheme = url.split("://", 1)[0] if "://" in url else "?"
-        return f"Apprise does not accept this URL (scheme {scheme!r}): check its format"
+        reason = log.splitlines()[0].split(" - ")[-1] if log else "unknown scheme or malformed URL"
+        return f"Apprise cannot use this {scheme}:// URL: {reason}"
     return None
 
 
@@ -105,11 +118,22 @@ def deliver(channel: str, url: str, message: Message) -> None:
     """Send one message to one channel; raise ``DeliveryError`` with Apprise's reason on failure."""
     import apprise
 
-    sender = apprise.Apprise()
-    if not sender.add(url):
+    service = apprise.Apprise.instantiate(url)
+    if not service:
         raise DeliveryError(f"channel {channel!r}: Apprise rejected the URL", channel=channel)
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        ok = sender.notify(title=message.title, body=message.html, body_format=apprise.NotifyFormat.HTML)
+    # HTML where the service speaks it (email); our own plain text elsewhere (ntfy, Telegram …)
+    # rather than Apprise's conversion of the HTML.
+    formats = service.notify_format  # one format, or those it supports, preferred first
+    preferred = formats[0] if isinstance(formats, tuple) else formats
+    html_native = preferred == apprise.NotifyFormat.HTML
+    sender = apprise.Apprise()
+    sender.add(service)
+    with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+        ok = sender.notify(
+            title=message.title,
+            body=message.html if html_native else message.text,
+            body_format=apprise.NotifyFormat.HTML if html_native else apprise.NotifyFormat.TEXT,
+        )
         log = captured.getvalue().strip()
     if not ok:
         reason = log.splitlines()[-1] if log else "no reason given"

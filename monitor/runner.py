@@ -20,7 +20,7 @@ from pathlib import Path
 
 from monitor.config import Config
 from monitor.logs import get_logger
-from monitor.queues import WORKER_QUEUES, QueueName, RedisHandle, connect_redis, queue
+from monitor.queues import QueueName, RedisHandle, connect_redis, queue
 from monitor.scheduler import enqueue_all_polls, requeue_undelivered, start_scheduler
 from monitor.store import database_url, open_store
 
@@ -57,9 +57,23 @@ def demo_services(config: Config, data_dir: Path) -> Iterator[Demo]:
         site.stop()
 
 
-def worker_command(config: Config, data_dir: Path, redis_url: str, log_format: str, *, burst: bool) -> list[str]:
-    command = [sys.executable, "-m", "monitor.cli", "--config", str(config.directory), "--data-dir",
-               str(data_dir), "--log-format", log_format, "worker", "--redis-url", redis_url]
+def worker_command(
+    config: Config, data_dir: Path, redis_url: str, log_format: str, *, burst: bool
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "--config",
+        str(config.directory),
+        "--data-dir",
+        str(data_dir),
+        "--log-format",
+        log_format,
+        "worker",
+        "--redis-url",
+        redis_url,
+    ]
     return [*command, "--burst"] if burst else command
 
 
@@ -70,9 +84,14 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
     try:
         engine = open_store(database_url(config.settings.database_url, data_dir))
         with demo_services(config, data_dir) as demo:
-            log.info("monitor.started", mode="once" if once else "daemon", feeds=len(config.feeds),
-                     redis="embedded" if handle.embedded is not None else handle.url,
-                     demo_site=demo.site_url, mailbox=str(demo.mailbox_dir) if demo.mailbox_dir else None)
+            log.info(
+                "monitor.started",
+                mode="once" if once else "daemon",
+                feeds=len(config.feeds),
+                redis="embedded" if handle.embedded is not None else handle.url,
+                demo_site=demo.site_url,
+                mailbox=str(demo.mailbox_dir) if demo.mailbox_dir else None,
+            )
             requeue_undelivered(handle.client, engine)
             command = worker_command(config, data_dir, handle.url, log_format, burst=once)
             if once:
@@ -142,7 +161,9 @@ def _run_daemon(command: Sequence[str], config: Config, handle: RedisHandle) -> 
             signal.signal(sig, handler)
 
 
-def run_worker(config: Config, data_dir: Path, redis_url: str, queues: Sequence[QueueName], *, burst: bool) -> None:
+def run_worker(
+    config: Config, data_dir: Path, redis_url: str, queues: Sequence[QueueName], *, burst: bool
+) -> None:
     """One RQ worker process: builds the job runtime, then works the queues."""
     from rq import Worker
 
@@ -151,9 +172,8 @@ def run_worker(config: Config, data_dir: Path, redis_url: str, queues: Sequence[
 
     runtime = configure(config, data_dir, redis_url)
     detect_language("warm up")  # load the language model once, before RQ forks per job
-    worker = Worker([queue(name, runtime.connection) for name in queues], connection=runtime.connection)
+    worker = Worker(
+        [queue(name, runtime.connection) for name in queues], connection=runtime.connection
+    )
     log.debug("worker.started", pid=os.getpid(), queues=[str(q) for q in queues], burst=burst)
     worker.work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
-
-
-DEFAULT_QUEUES: tuple[QueueName, ...] = WORKER_QUEUES

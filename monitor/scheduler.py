@@ -26,9 +26,14 @@ def poll_slot(now: datetime, interval_seconds: int) -> int:
     return int(now.timestamp()) // interval_seconds
 
 
-def enqueue_poll(connection: redis.Redis, feed: Feed, now: datetime) -> bool:
-    """Enqueue this slot's poll of ``feed``; False if this slot's poll was already enqueued."""
-    job_id = poll_job_id(feed.id, poll_slot(now, feed.interval_seconds))
+def enqueue_poll(
+    connection: redis.Redis, feed: Feed, now: datetime, *, run: str | None = None
+) -> bool:
+    """Enqueue this slot's poll of ``feed``; False if this slot's poll was already enqueued.
+
+    ``run`` names an explicit run (``wirewatch run --once``) that polls whatever the slot.
+    """
+    job_id = poll_job_id(feed.id, run or str(poll_slot(now, feed.interval_seconds)))
     queued = enqueue_claimed(
         connection,
         QueueName.POLL,
@@ -45,7 +50,9 @@ def enqueue_poll(connection: redis.Redis, feed: Feed, now: datetime) -> bool:
 
 
 def enqueue_all_polls(connection: redis.Redis, feeds: Iterable[Feed], now: datetime) -> int:
-    return sum(enqueue_poll(connection, feed, now) for feed in feeds)
+    """Poll every feed now, once: an explicit run, outside the scheduler's slots."""
+    run = f"run{int(now.timestamp() * 1000)}"
+    return sum(enqueue_poll(connection, feed, now, run=run) for feed in feeds)
 
 
 def requeue_undelivered(connection: redis.Redis, engine: Engine) -> int:
@@ -53,8 +60,15 @@ def requeue_undelivered(connection: redis.Redis, engine: Engine) -> int:
     count = 0
     for delivery in store.list_deliveries(engine, (DeliveryState.PENDING, DeliveryState.FAILED)):
         job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
-        if enqueue_claimed(connection, QueueName.NOTIFY, NOTIFY_JOB, (delivery.id,), job_id=job_id,
-                           claim=claim_key(job_id), claim_ttl=timedelta(minutes=10)):
+        if enqueue_claimed(
+            connection,
+            QueueName.NOTIFY,
+            NOTIFY_JOB,
+            (delivery.id,),
+            job_id=job_id,
+            claim=claim_key(job_id),
+            claim_ttl=timedelta(minutes=10),
+        ):
             count += 1
     if count:
         log.info("alert.resumed", deliveries=count)

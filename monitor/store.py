@@ -239,7 +239,9 @@ def get_story(engine: Engine, story_id: str) -> Story | None:
     return _story_from_row(row) if row is not None else None
 
 
-def list_stories(engine: Engine, *, leads_only: bool = True, limit: int | None = None) -> list[Story]:
+def list_stories(
+    engine: Engine, *, leads_only: bool = True, limit: int | None = None
+) -> list[Story]:
     """Newest first; with ``leads_only`` one story per cluster (its lead)."""
     query = sa.select(stories)
     if leads_only:
@@ -267,7 +269,7 @@ def get_cluster(engine: Engine, cluster_id: str) -> StoryCluster | None:
 
 
 def record_delivery(engine: Engine, hit: AlertHit, channel: str, now: datetime) -> Delivery | None:
-    """Write the outbox row before anything is sent. None if this (rule, cluster, channel) exists."""
+    """Write the outbox row before anything is sent; None if (rule, cluster, channel) exists."""
     try:
         with engine.begin() as conn:
             result = conn.execute(
@@ -314,7 +316,9 @@ def get_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
     return _delivery_from_row(row) if row is not None else None
 
 
-def list_deliveries(engine: Engine, states: Iterable[DeliveryState] | None = None) -> list[Delivery]:
+def list_deliveries(
+    engine: Engine, states: Iterable[DeliveryState] | None = None
+) -> list[Delivery]:
     query = sa.select(deliveries).order_by(deliveries.c.id)
     if states is not None:
         query = query.where(deliveries.c.state.in_([s.value for s in states]))
@@ -342,6 +346,8 @@ def update_delivery(
 def count_rows(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
-            table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+            table.name: int(
+                conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            )
             for table in (stories, clusters, deliveries)
         }

@@ -20,7 +20,7 @@ SEED = FIXTURES / "seed" / "dpa-trump-putin-alaska.txt"
 CORPUS = Path(os.environ.get("WIREWATCH_SHARED", ROOT.parent / "shared")) / "corpus"
 requires_corpus = pytest.mark.skipif(
     not (CORPUS / "MANIFEST.md").is_file(),
-    reason=f"shared corpus not found at {CORPUS} (set WIREWATCH_SHARED to the folder holding corpus/)",
+    reason=f"shared corpus not found at {CORPUS} (set WIREWATCH_SHARED to the folder with corpus/)",
 )
 DEMO_SITE = ROOT / "monitor" / "demo" / "site"
 WIRE_TITLE = "US-Russland-Gipfel gestartet -Trump und Putin in einem Auto"
@@ -48,9 +48,15 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posted: list[bytes] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                server.posted.append(self.rfile.read(length))
+                self.do_GET()
+
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 server.requests.append((self.path, dict(self.headers)))

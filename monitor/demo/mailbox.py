@@ -27,12 +27,17 @@ class _MaildirHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content: bytes = envelope.original_content or envelope.content
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 1_000_000:06d}-{next(self._sequence)}.eml"
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        name = f"{stamp}-{time.time_ns() % 1_000_000:06d}-{next(self._sequence)}.eml"
         path = self.directory / name
         path.write_bytes(content)
         message = email.message_from_bytes(content, policy=email.policy.default)
-        log.info("mailbox.received", to=",".join(envelope.rcpt_tos), subject=str(message["Subject"]),
-                 file=str(path))
+        log.info(
+            "mailbox.received",
+            to=",".join(envelope.rcpt_tos),
+            subject=str(message["Subject"]),
+            file=str(path),
+        )
         return "250 Message accepted for delivery"
 
 

@@ -106,7 +106,9 @@ class DemoSite:
             "DemoHandler", (_DemoHandler,), {"root": root, "base_url": self.base_url}
         )
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-site", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="demo-site", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

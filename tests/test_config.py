@@ -1,0 +1,122 @@
+"""Config loading: the shipped defaults are valid; every error names file, line and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from tests.support import ROOT
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(ROOT / "config", target)
+    return target
+
+
+def issues_for(config_dir: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_dir)
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_shipped_defaults_load(config_dir: Path) -> None:
+    config = load_config(config_dir)
+    assert {f.id for f in config.feeds} == {
+        "rundblick",
+        "hanse-kurier",
+        "alpenland",
+        "harbour-herald",
+    }
+    assert [r.id for r in config.rules] == ["putin-selenskyj"]
+    assert config.rules[0].query == "Putin AND Selenskyj"
+
+
+def test_environment_variables_fill_placeholders(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIREWATCH_DEMO_PORT", "9911")
+    config = load_config(config_dir)
+    assert config.settings.demo.port == 9911
+    assert config.feeds[0].url.startswith("http://127.0.0.1:9911/")
+
+
+def test_missing_environment_variable_without_default_is_an_error(config_dir: Path) -> None:
+    path = config_dir / "channels.yaml"
+    path.write_text("channels:\n  ops:\n    url: json://127.0.0.1/${WIREWATCH_TEST_UNSET_SECRET}\n")
+    (config_dir / "alerts.yaml").write_text("rules: []\n")
+    (issue,) = issues_for(config_dir)
+    assert f"{path}:3: channels.ops.url" in issue
+    assert "WIREWATCH_TEST_UNSET_SECRET is not set" in issue
+
+
+def test_wrong_type_names_file_line_and_field(config_dir: Path) -> None:
+    path = config_dir / "wirewatch.yaml"
+    path.write_text(path.read_text().replace("workers: 2", "workers: many"))
+    (issue,) = issues_for(config_dir)
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("workers:")
+    )
+    assert issue.startswith(f"{path}:{line}: workers:")
+
+
+def test_unknown_key_is_refused(config_dir: Path) -> None:
+    path = config_dir / "wirewatch.yaml"
+    path.write_text(path.read_text() + "\nworkerz: 3\n")
+    (issue,) = issues_for(config_dir)
+    assert "workerz" in issue and "Extra inputs are not permitted" in issue
+
+
+def test_invalid_yaml_reports_the_line(config_dir: Path) -> None:
+    path = config_dir / "feeds.yaml"
+    path.write_text("feeds:\n  - id: a\n    url: [unclosed\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:") and "invalid YAML" in issue
+
+
+def test_rule_with_unknown_channel_is_refused(config_dir: Path) -> None:
+    path = config_dir / "alerts.yaml"
+    path.write_text("rules:\n  - id: r1\n    query: Putin\n    channels: [pager]\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:4: rules[0].channels[0]: unknown channel 'pager'")
+
+
+def test_rule_with_bad_query_is_refused_at_load_time_with_its_column(config_dir: Path) -> None:
+    path = config_dir / "alerts.yaml"
+    path.write_text(
+        "rules:\n  - id: r1\n    query: (Putin AND Selenskyj\n    channels: [demo-mailbox]\n"
+    )
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:3: rules[0].query:") and "column" in issue
+
+
+def test_feed_url_must_be_http(config_dir: Path) -> None:
+    path = config_dir / "feeds.yaml"
+    path.write_text("feeds:\n  - id: a\n    url: ftp://example.org/feed\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:3: feeds[0].url:") and "http(s) URL" in issue
+
+
+def test_duplicate_feed_ids_are_refused(config_dir: Path) -> None:
+    path = config_dir / "feeds.yaml"
+    path.write_text("feeds:\n  - id: a\n    url: http://x/1\n  - id: a\n    url: http://x/2\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:4: feeds[1].id: duplicate feed id 'a'")
+
+
+def test_bad_channel_url_names_the_channel(config_dir: Path) -> None:
+    path = config_dir / "channels.yaml"
+    path.write_text("channels:\n  demo-mailbox:\n    url: nosuchscheme://x\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:3: channels.demo-mailbox.url:")
+
+
+def test_all_problems_of_all_files_are_reported_together(config_dir: Path) -> None:
+    (config_dir / "wirewatch.yaml").write_text("workers: 0\n")
+    (config_dir / "feeds.yaml").write_text("feeds:\n  - id: Bad Id\n    url: http://x/\n")
+    assert len(issues_for(config_dir)) == 2

@@ -1,0 +1,137 @@
+"""Alert rendering, and delivery through Apprise to a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import email
+import json
+import email.policy
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.demo.mailbox import Mailbox
+from monitor.errors import DeliveryError
+from monitor.model import AlertRule, Article, MatchSpan, Outlet, Story, StoryCluster, TopicMatch
+from monitor.notify import channel_url_problem, deliver, render_alert
+from tests.support import WIRE_TITLE, LoopbackServer, Reply, free_port, seed_story
+
+RULE = AlertRule(id="putin-selenskyj", query="Putin AND Selenskyj", channels=("mail",))
+
+
+def wire_story() -> tuple[Story, StoryCluster, tuple[MatchSpan, ...]]:
+    _, body = seed_story()
+    article = Article(
+        url="http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
+        canonical_url="http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
+        final_url="http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
+        feed_id="rundblick",
+        outlet="Rundblick",
+        title=WIRE_TITLE,
+        text=body,
+        published=datetime(2025, 8, 15, 20, 7, tzinfo=UTC),
+        author="dpa",
+        sitename="Rundblick",
+        language="de",
+        language_confidence=0.99,
+    )
+    story = Story(
+        article,
+        (TopicMatch("world/ukraine-war", "Ukraine war", 0.95),),
+        article.id,
+        datetime(2025, 8, 15, 20, 9, tzinfo=UTC),
+    )
+    outlets = tuple(
+        Outlet(name, f"http://127.0.0.1/{i}", f"s{i}")
+        for i, name in enumerate(["Rundblick", "Hanse-Kurier", "Alpenland Zeitung"])
+    )
+    cluster = StoryCluster(
+        article.id, article.id, WIRE_TITLE, story.fetched_at, story.fetched_at, outlets
+    )
+    start = body.index("Selenskyj")
+    spans = (MatchSpan("text", start, start + len("Selenskyj"), "Selenskyj"),)
+    return story, cluster, spans
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
+    box = Mailbox("127.0.0.1", free_port(), tmp_path / "mailbox")
+    yield box
+    box.stop()
+
+
+def test_rendered_alert_names_title_outlets_topics_time_and_link() -> None:
+    story, cluster, spans = wire_story()
+    message = render_alert(RULE, story, cluster, spans)
+    assert WIRE_TITLE in message.title
+    assert "3 outlets so far: Alpenland Zeitung, Hanse-Kurier, Rundblick" in message.text
+    assert "Topics: Ukraine war" in message.text
+    assert "Published: 2025-08-15 20:07 UTC" in message.text
+    assert f"Read: {story.article.canonical_url}" in message.text
+
+
+def test_rendered_snippet_highlights_the_match() -> None:
+    story, cluster, spans = wire_story()
+    message = render_alert(RULE, story, cluster, spans)
+    assert "*Selenskyj*" in message.text
+    assert "<mark>Selenskyj</mark>" in message.html
+
+
+def test_email_arrives_with_subject_and_highlighted_html(mailbox: Mailbox) -> None:
+    story, cluster, spans = wire_story()
+    deliver(
+        "mail",
+        f"mailto://127.0.0.1:{mailbox.port}?from=ww@localhost&to=desk@localhost&mode=insecure",
+        render_alert(RULE, story, cluster, spans),
+    )
+    (path,) = mailbox.messages()
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert WIRE_TITLE in str(message["Subject"])
+    html_part = message.get_body(("html",))
+    text_part = message.get_body(("plain",))
+    assert html_part is not None and "<mark>Selenskyj</mark>" in html_part.get_content()
+    assert text_part is not None and "Hanse-Kurier" in text_part.get_content()
+    assert story.article.canonical_url in text_part.get_content()
+
+
+def test_webhook_receives_the_plain_text_alert(http_server: LoopbackServer) -> None:
+    http_server.serve("/hook", Reply(200, b"ok"))
+    story, cluster, spans = wire_story()
+    deliver("hook", f"json://127.0.0.1:{http_server.port}/hook", render_alert(RULE, story, cluster, spans))
+    (payload,) = [json.loads(body) for body in http_server.posted]
+    assert WIRE_TITLE in payload["title"]
+    assert "*Selenskyj*" in payload["message"]
+    assert "3 outlets so far" in payload["message"]
+
+
+def test_webhook_error_status_is_a_delivery_error(http_server: LoopbackServer) -> None:
+    http_server.serve("/hook", Reply(500, b"down"))
+    story, cluster, spans = wire_story()
+    with pytest.raises(DeliveryError) as caught:
+        deliver("hook", f"json://127.0.0.1:{http_server.port}/hook", render_alert(RULE, story, cluster, spans))
+    assert "500" in str(caught.value)
+
+
+def test_unreachable_smtp_server_is_a_delivery_error_with_a_reason() -> None:
+    story, cluster, spans = wire_story()
+    url = f"mailto://127.0.0.1:{free_port()}?from=ww@localhost&to=desk@localhost&mode=insecure"
+    with pytest.raises(DeliveryError) as caught:
+        deliver("mail", url, render_alert(RULE, story, cluster, spans))
+    assert caught.value.channel == "mail"
+    assert "mail" in str(caught.value)
+
+
+def test_channel_url_problem_names_unusable_urls() -> None:
+    assert (
+        channel_url_problem("mailto://127.0.0.1:8025?from=ww@localhost&to=a@b.c&mode=insecure")
+        is None
+    )
+    assert channel_url_problem("json://127.0.0.1:9000/hook") is None
+    problem = channel_url_problem("nosuchscheme://x")
+    assert problem is not None and "nosuchscheme" in problem
+
+
+def test_channel_url_problem_passes_on_apprises_reason() -> None:
+    problem = channel_url_problem("mailto://127.0.0.1:8025?to=a@b.c&mode=insecure")
+    assert problem is not None and "From" in problem
