@@ -197,8 +197,9 @@ def scheduler(ctx: typer.Context) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        requeue_undelivered(handle.client, c.engine(config))
-        running = start_scheduler(handle.client, config.feeds)
+        engine = c.engine(config)
+        requeue_undelivered(handle.client, engine)
+        running = start_scheduler(handle.client, config.feeds, engine)
         stop.wait()
         running.shutdown(wait=False)
     finally:

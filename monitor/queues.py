@@ -37,6 +37,12 @@ POLL_JOB = "workers.jobs.poll_feed"
 ARTICLE_JOB = "workers.jobs.process_article"
 NOTIFY_JOB = "workers.jobs.send_notification"
 
+# RQ retries a notify job only when it died (worker killed, crash): delivery failures are
+# handled inside the job, with their own backoff and dead-lettering.
+NOTIFY_RETRY = Retry(max=3, interval=[10, 60, 300])
+# How often the scheduler re-enqueues alerts recorded but not yet sent (a job lost to a crash).
+UNDELIVERED_SWEEP_SECONDS = 600
+
 
 @dataclass
 class RedisHandle:
@@ -143,9 +149,12 @@ def enqueue_in(
     *,
     job_id: str,
     delay: timedelta,
+    retry: Retry | None = None,
 ) -> None:
     """Schedule a job for later (RQ's scheduler, run by workers, moves it onto the queue)."""
-    queue(name, connection).enqueue_in(delay, func, *args, job_id=job_id, result_ttl=3600)
+    queue(name, connection).enqueue_in(
+        delay, func, *args, job_id=job_id, result_ttl=3600, retry=retry
+    )
 
 
 def queue_depths(connection: redis.Redis) -> dict[str, int]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from monitor.config import Config
 from monitor.logs import get_logger
 from monitor.queues import QueueName, RedisHandle, connect_redis, queue
@@ -98,7 +100,7 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
                 enqueue_all_polls(handle.client, config.feeds, datetime.now(UTC))
                 _run_burst(command, config.settings.workers)
             else:
-                _run_daemon(command, config, handle)
+                _run_daemon(command, config, handle, engine)
         engine.dispose()
     except BaseException:
         handle.close()
@@ -136,7 +138,9 @@ def _run_burst(command: Sequence[str], workers: int) -> None:
         raise
 
 
-def _run_daemon(command: Sequence[str], config: Config, handle: RedisHandle) -> None:
+def _run_daemon(
+    command: Sequence[str], config: Config, handle: RedisHandle, engine: Engine
+) -> None:
     stop = threading.Event()
     received: list[str] = []
 
@@ -145,7 +149,7 @@ def _run_daemon(command: Sequence[str], config: Config, handle: RedisHandle) -> 
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = start_scheduler(handle.client, config.feeds)
+    scheduler = start_scheduler(handle.client, config.feeds, engine)
     processes = [_spawn(command) for _ in range(config.settings.workers)]
     try:
         while not stop.wait(1.0):

@@ -13,11 +13,21 @@ import redis
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import store
 from monitor.logs import get_logger
 from monitor.model import DeliveryState, Feed
-from monitor.queues import NOTIFY_JOB, POLL_JOB, QueueName, claim_key, enqueue_claimed, poll_job_id
+from monitor.queues import (
+    NOTIFY_JOB,
+    NOTIFY_RETRY,
+    POLL_JOB,
+    UNDELIVERED_SWEEP_SECONDS,
+    QueueName,
+    claim_key,
+    enqueue_claimed,
+    poll_job_id,
+)
 
 log = get_logger("wirewatch.scheduler")
 
@@ -55,10 +65,18 @@ def enqueue_all_polls(connection: redis.Redis, feeds: Iterable[Feed], now: datet
     return sum(enqueue_poll(connection, feed, now, run=run) for feed in feeds)
 
 
-def requeue_undelivered(connection: redis.Redis, engine: Engine) -> int:
-    """Enqueue a notify job for every delivery recorded but not yet sent (after a crash or stop)."""
+def requeue_undelivered(
+    connection: redis.Redis, engine: Engine, *, min_age: timedelta = timedelta(0)
+) -> int:
+    """Enqueue a notify job for every delivery recorded but not yet sent (after a crash or stop).
+
+    ``min_age`` leaves alone deliveries so fresh that their own notify job is still queued.
+    """
     count = 0
+    cutoff = datetime.now(UTC) - min_age
     for delivery in store.list_deliveries(engine, (DeliveryState.PENDING, DeliveryState.FAILED)):
+        if delivery.created_at > cutoff:
+            continue
         job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
         if enqueue_claimed(
             connection,
@@ -67,7 +85,8 @@ def requeue_undelivered(connection: redis.Redis, engine: Engine) -> int:
             (delivery.id,),
             job_id=job_id,
             claim=claim_key(job_id),
-            claim_ttl=timedelta(minutes=10),
+            claim_ttl=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
+            retry=NOTIFY_RETRY,
         ):
             count += 1
     if count:
@@ -75,10 +94,21 @@ def requeue_undelivered(connection: redis.Redis, engine: Engine) -> int:
     return count
 
 
-def start_scheduler(connection: redis.Redis, feeds: Iterable[Feed]) -> BackgroundScheduler:
-    """A running scheduler with one interval job per feed, each due at once."""
+def start_scheduler(
+    connection: redis.Redis, feeds: Iterable[Feed], engine: Engine
+) -> BackgroundScheduler:
+    """A running scheduler: one interval job per feed, each due at once, and a periodic sweep
+    that re-enqueues alerts whose notify job was lost."""
     scheduler = BackgroundScheduler(timezone=UTC)
     now = datetime.now(UTC)
+    scheduler.add_job(
+        _sweep,
+        IntervalTrigger(seconds=UNDELIVERED_SWEEP_SECONDS, timezone=UTC),
+        args=(connection, engine),
+        id="undelivered-sweep",
+        max_instances=1,
+        coalesce=True,
+    )
     for feed in feeds:
         scheduler.add_job(
             _tick,
@@ -92,6 +122,15 @@ def start_scheduler(connection: redis.Redis, feeds: Iterable[Feed]) -> Backgroun
         )
     scheduler.start()
     return scheduler
+
+
+def _sweep(connection: redis.Redis, engine: Engine) -> None:
+    try:
+        requeue_undelivered(
+            connection, engine, min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS)
+        )
+    except (redis.RedisError, SQLAlchemyError) as exc:
+        log.error("scheduler.sweep_failed", error=str(exc))
 
 
 def _tick(connection: redis.Redis, feed: Feed) -> None:

@@ -20,7 +20,10 @@ def index(handle: RedisHandle) -> ClusterIndex:
 
 
 def test_shingles_are_word_runs_of_the_configured_size() -> None:
-    assert shingles("Trump und Putin in Alaska", 4) == {b"trump und putin in", b"und putin in alaska"}
+    assert shingles("Trump und Putin in Alaska", 4) == {
+        b"trump und putin in",
+        b"und putin in alaska",
+    }
 
 
 def test_redis_params_understand_unix_sockets_and_tcp() -> None:
@@ -28,7 +31,9 @@ def test_redis_params_understand_unix_sockets_and_tcp() -> None:
     assert redis_params("redis://:s3cret@queue:6380/1")["password"] == "s3cret"
 
 
-def test_copies_of_the_wire_join_the_first_cluster(redis_server: RedisHandle, redis_conn: redis.Redis) -> None:
+def test_copies_of_the_wire_join_the_first_cluster(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
     title, body = seed_story()
     clusters = index(redis_server)
     first = clusters.assign("rundblick", f"{title}\n{body}")
@@ -37,13 +42,17 @@ def test_copies_of_the_wire_join_the_first_cluster(redis_server: RedisHandle, re
     assert clusters.assign("alpenland", f"{title}\n{shortened}") == first
 
 
-def test_assigning_the_same_story_again_is_idempotent(redis_server: RedisHandle, redis_conn: redis.Redis) -> None:
-    title, body = seed_story()
+def test_assigning_the_same_story_again_is_idempotent(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    _, body = seed_story()
     clusters = index(redis_server)
     assert clusters.assign("s1", body) == clusters.assign("s1", body) == "s1"
 
 
-def test_racing_workers_agree_on_one_cluster(redis_server: RedisHandle, redis_conn: redis.Redis) -> None:
+def test_racing_workers_agree_on_one_cluster(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
     _, body = seed_story()
     found: list[str] = []
     barrier = threading.Barrier(4)

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.model import Feed
-from workers.feeds import canonical_url, parse_feed
-
 from tests.support import CORPUS, DEMO_SITE, requires_corpus
+from workers.feeds import canonical_url, parse_feed
 
 FEED = Feed(id="test", url="http://127.0.0.1/feed.xml", outlet="Test")
 BASE = "http://127.0.0.1:8765"
@@ -41,7 +40,9 @@ def test_canonical_url_removes_portal_trackers(tracked: str) -> None:
 
 
 def test_canonical_url_keeps_meaningful_query_sorted() -> None:
-    assert canonical_url("https://x.de/search?q=putin&page=2") == "https://x.de/search?page=2&q=putin"
+    assert (
+        canonical_url("https://x.de/search?q=putin&page=2") == "https://x.de/search?page=2&q=putin"
+    )
 
 
 @given(st.text())
@@ -53,18 +54,29 @@ def test_canonical_url_never_raises(url: str) -> None:
     st.sampled_from(["http", "https", "HTTP"]),
     st.from_regex(r"[a-zA-Z][a-zA-Z0-9-]{0,10}\.(de|com|org)", fullmatch=True),
     st.from_regex(r"(/[a-z0-9_-]{1,8}){0,3}", fullmatch=True),
-    st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.from_regex(r"[a-z0-9]{1,6}", fullmatch=True),
-                    max_size=3),
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True),
+        st.from_regex(r"[a-z0-9]{1,6}", fullmatch=True),
+        max_size=3,
+    ),
 )
-def test_canonical_url_is_idempotent(scheme: str, host: str, path: str, query: dict[str, str]) -> None:
-    url = f"{scheme}://{host}{path}?" + "&".join(f"{k}={v}" for k, v in query.items()) + "&utm_source=x"
+def test_canonical_url_is_idempotent(
+    scheme: str, host: str, path: str, query: dict[str, str]
+) -> None:
+    url = (
+        f"{scheme}://{host}{path}?"
+        + "&".join(f"{k}={v}" for k, v in query.items())
+        + "&utm_source=x"
+    )
     once = canonical_url(url)
     assert canonical_url(once) == once
     assert "utm_source" not in once
 
 
 def test_demo_feed_lists_the_wire_twice_under_one_canonical_url() -> None:
-    parsed = parse_feed(demo_feed("rundblick/rss.xml"), FEED, content_type="application/rss+xml", url=BASE)
+    parsed = parse_feed(
+        demo_feed("rundblick/rss.xml"), FEED, content_type="application/rss+xml", url=BASE
+    )
     wire = [i for i in parsed.items if "us-russland-gipfel" in i.url]
     assert len(wire) == 2
     assert wire[0].url != wire[1].url
@@ -73,14 +85,21 @@ def test_demo_feed_lists_the_wire_twice_under_one_canonical_url() -> None:
 
 
 def test_atom_feed_items_carry_dates_and_titles() -> None:
-    parsed = parse_feed(demo_feed("hanse-kurier/atom.xml"), FEED, content_type="application/atom+xml", url=BASE)
+    parsed = parse_feed(
+        demo_feed("hanse-kurier/atom.xml"), FEED, content_type="application/atom+xml", url=BASE
+    )
     assert parsed.items
     assert all(item.published is not None and item.title for item in parsed.items)
 
 
 def test_html_page_is_not_a_feed() -> None:
     with pytest.raises(ParseError) as caught:
-        parse_feed(b"<!DOCTYPE html><html><body>Hello</body></html>", FEED, content_type="text/html", url=BASE)
+        parse_feed(
+            b"<!DOCTYPE html><html><body>Hello</body></html>",
+            FEED,
+            content_type="text/html",
+            url=BASE,
+        )
     assert caught.value.reason == "not_a_feed"
 
 
@@ -92,7 +111,9 @@ def test_empty_document_is_reported_as_empty() -> None:
 
 @requires_corpus
 def test_malformed_feed_keeps_recovered_items_and_names_the_problem() -> None:
-    document = (CORPUS / "feeds" / "feedparser-illformed-rss_item_link_corrupted_ampersands.xml").read_bytes()
+    document = (
+        CORPUS / "feeds" / "feedparser-illformed-rss_item_link_corrupted_ampersands.xml"
+    ).read_bytes()
     parsed = parse_feed(document, FEED, content_type="application/rss+xml", url=BASE)
     assert parsed.items
 
@@ -106,7 +127,9 @@ def test_every_corpus_feed_yields_items_or_a_parse_error() -> None:
     outcomes = {"items": 0, "error": 0}
     for path in _corpus_feeds():
         try:
-            parse_feed(path.read_bytes(), FEED, content_type=None, url="http://127.0.0.1/" + path.name)
+            parse_feed(
+                path.read_bytes(), FEED, content_type=None, url="http://127.0.0.1/" + path.name
+            )
             outcomes["items"] += 1
         except ParseError as exc:
             assert exc.reason in {"not_a_feed", "empty", "malformed"}, path.name

@@ -16,15 +16,24 @@ from workers.fetch import FetchResult, fetch, make_client
 SETTINGS = FetchSettings(connect_timeout=2, read_timeout=1, total_timeout=3)
 
 
-def get(url: str, *, max_bytes: int = 100_000, etag: str | None = None,
-        last_modified: str | None = None) -> FetchResult:
+def get(
+    url: str, *, max_bytes: int = 100_000, etag: str | None = None, last_modified: str | None = None
+) -> FetchResult:
     with make_client(SETTINGS) as client:
-        return fetch(client, url, max_bytes=max_bytes, total_timeout=SETTINGS.total_timeout, etag=etag,
-                     last_modified=last_modified)
+        return fetch(
+            client,
+            url,
+            max_bytes=max_bytes,
+            total_timeout=SETTINGS.total_timeout,
+            etag=etag,
+            last_modified=last_modified,
+        )
 
 
 def test_ok_response_returns_body_and_validators(http_server: LoopbackServer) -> None:
-    url = http_server.serve("/feed", Reply(200, b"<rss/>", {"ETag": '"v1"', "Last-Modified": "Fri, 15 Aug 2025"}))
+    url = http_server.serve(
+        "/feed", Reply(200, b"<rss/>", {"ETag": '"v1"', "Last-Modified": "Fri, 15 Aug 2025"})
+    )
     result = get(url)
     assert result.body == b"<rss/>"
     assert result.etag == '"v1"'

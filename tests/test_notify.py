@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import email
-import json
 import email.policy
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +98,11 @@ def test_email_arrives_with_subject_and_highlighted_html(mailbox: Mailbox) -> No
 def test_webhook_receives_the_plain_text_alert(http_server: LoopbackServer) -> None:
     http_server.serve("/hook", Reply(200, b"ok"))
     story, cluster, spans = wire_story()
-    deliver("hook", f"json://127.0.0.1:{http_server.port}/hook", render_alert(RULE, story, cluster, spans))
+    deliver(
+        "hook",
+        f"json://127.0.0.1:{http_server.port}/hook",
+        render_alert(RULE, story, cluster, spans),
+    )
     (payload,) = [json.loads(body) for body in http_server.posted]
     assert WIRE_TITLE in payload["title"]
     assert "*Selenskyj*" in payload["message"]
@@ -109,7 +113,11 @@ def test_webhook_error_status_is_a_delivery_error(http_server: LoopbackServer) -
     http_server.serve("/hook", Reply(500, b"down"))
     story, cluster, spans = wire_story()
     with pytest.raises(DeliveryError) as caught:
-        deliver("hook", f"json://127.0.0.1:{http_server.port}/hook", render_alert(RULE, story, cluster, spans))
+        deliver(
+            "hook",
+            f"json://127.0.0.1:{http_server.port}/hook",
+            render_alert(RULE, story, cluster, spans),
+        )
     assert "500" in str(caught.value)
 
 

@@ -27,12 +27,21 @@ def test_second_enqueue_with_the_same_claim_is_refused(redis_conn: redis.Redis) 
 
 
 def test_claim_expires_so_memory_stays_bounded(redis_conn: redis.Redis) -> None:
-    enqueue_claimed(redis_conn, QueueName.POLL, POLL_JOB, ("feed",), job_id="job-2", claim="wirewatch:seen:x",
-                    claim_ttl=timedelta(days=3))
+    enqueue_claimed(
+        redis_conn,
+        QueueName.POLL,
+        POLL_JOB,
+        ("feed",),
+        job_id="job-2",
+        claim="wirewatch:seen:x",
+        claim_ttl=timedelta(days=3),
+    )
     assert 0 < redis_conn.ttl("wirewatch:seen:x") <= 3 * 86400
 
 
-def test_racing_enqueuers_create_exactly_one_job(redis_server: object, redis_conn: redis.Redis) -> None:
+def test_racing_enqueuers_create_exactly_one_job(
+    redis_server: object, redis_conn: redis.Redis
+) -> None:
     url = redis_server.url  # type: ignore[attr-defined]
     results: list[bool] = []
     barrier = threading.Barrier(8)
@@ -40,9 +49,17 @@ def test_racing_enqueuers_create_exactly_one_job(redis_server: object, redis_con
     def race() -> None:
         own = redis.Redis.from_url(url)  # a connection per racer, as separate processes would have
         barrier.wait()
-        results.append(enqueue_claimed(own, QueueName.ARTICLES, "workers.jobs.process_article", ("u",),
-                                       job_id="article-abc", claim="wirewatch:seen:abc",
-                                       claim_ttl=timedelta(days=1)))
+        results.append(
+            enqueue_claimed(
+                own,
+                QueueName.ARTICLES,
+                "workers.jobs.process_article",
+                ("u",),
+                job_id="article-abc",
+                claim="wirewatch:seen:abc",
+                claim_ttl=timedelta(days=1),
+            )
+        )
 
     threads = [threading.Thread(target=race) for _ in range(8)]
     for t in threads:
@@ -57,7 +74,9 @@ def test_poll_jobs_have_one_deterministic_id_per_feed_and_slot(redis_conn: redis
     feed = Feed(id="demo", url="http://127.0.0.1/feed.xml", outlet="Demo", interval_seconds=300)
     now = datetime(2025, 8, 15, 20, 7, tzinfo=UTC)
     assert enqueue_poll(redis_conn, feed, now)
-    assert not enqueue_poll(redis_conn, feed, now + timedelta(seconds=10))  # same slot: a second scheduler
+    assert not enqueue_poll(
+        redis_conn, feed, now + timedelta(seconds=10)
+    )  # same slot: a second scheduler
     assert enqueue_poll(redis_conn, feed, now + timedelta(seconds=300))  # next slot
     slot = poll_slot(now, 300)
     assert queue(QueueName.POLL, redis_conn).job_ids[:1] == [f"poll-demo-{slot}"]

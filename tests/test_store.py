@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from monitor import store
-from monitor.model import AlertHit, Article, DeliveryState, MatchSpan, Story, TopicEvidence, TopicMatch
+from monitor.model import (
+    AlertHit,
+    Article,
+    DeliveryState,
+    MatchSpan,
+    Story,
+    TopicEvidence,
+    TopicMatch,
+)
 
 NOW = datetime(2025, 8, 15, 20, 30, tzinfo=UTC)
 
@@ -21,12 +29,25 @@ def engine(tmp_path: Path) -> Engine:
 
 def story(url: str, outlet: str, cluster: str | None = None, fetched: datetime = NOW) -> Story:
     article = Article(
-        url=url + "?utm_source=rss", canonical_url=url, final_url=url, feed_id=outlet.lower(), outlet=outlet,
-        title="US-Russland-Gipfel gestartet", text="Anchorage (dpa) - Der Gipfel …",
-        published=datetime(2025, 8, 15, 20, 7, tzinfo=UTC), author="dpa", sitename=outlet, language="de",
-        language_confidence=0.99, sources=(("text", "page"),),
+        url=url + "?utm_source=rss",
+        canonical_url=url,
+        final_url=url,
+        feed_id=outlet.lower(),
+        outlet=outlet,
+        title="US-Russland-Gipfel gestartet",
+        text="Anchorage (dpa) - Der Gipfel …",
+        published=datetime(2025, 8, 15, 20, 7, tzinfo=UTC),
+        author="dpa",
+        sitename=outlet,
+        language="de",
+        language_confidence=0.99,
+        sources=(("text", "page"),),
     )
-    topics = (TopicMatch("world/ukraine-war", "Ukraine war", 0.9, (TopicEvidence("Selenskyj", "text", 2, 1.0),)),)
+    topics = (
+        TopicMatch(
+            "world/ukraine-war", "Ukraine war", 0.9, (TopicEvidence("Selenskyj", "text", 2, 1.0),)
+        ),
+    )
     return Story(article, topics, cluster or article.id, fetched)
 
 
@@ -47,7 +68,9 @@ def test_copies_join_the_cluster_of_the_lead_and_list_their_outlets(engine: Engi
     lead = story("http://a.test/1", "Rundblick")
     store.save_story(engine, lead)
     later = NOW.replace(minute=45)
-    store.save_story(engine, story("http://b.test/9", "Hanse-Kurier", cluster=lead.id, fetched=later))
+    store.save_story(
+        engine, story("http://b.test/9", "Hanse-Kurier", cluster=lead.id, fetched=later)
+    )
     cluster = store.get_cluster(engine, lead.id)
     assert cluster is not None
     assert cluster.lead_story_id == lead.id
@@ -70,7 +93,11 @@ def test_delivery_state_updates_are_persisted(engine: Engine) -> None:
     assert delivery is not None
     store.update_delivery(engine, delivery.id, state=DeliveryState.SENT, attempts=1, sent_at=NOW)
     loaded = store.get_delivery(engine, delivery.id)
-    assert loaded is not None and (loaded.state, loaded.attempts, loaded.sent_at) == (DeliveryState.SENT, 1, NOW)
+    assert loaded is not None and (loaded.state, loaded.attempts, loaded.sent_at) == (
+        DeliveryState.SENT,
+        1,
+        NOW,
+    )
 
 
 def test_schema_migration_is_idempotent(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -84,14 +85,16 @@ class ClusterIndex:
         Idempotent: assigning the same story again returns the same cluster.
         """
         minhash, size = signature(text, self.settings)
-        with self.connection.lock(f"{KEY_PREFIX}lock:cluster-index", timeout=60, blocking_timeout=60):
-            known = self.connection.hget(self._cluster_of, story_id)
+        with self.connection.lock(
+            f"{KEY_PREFIX}lock:cluster-index", timeout=60, blocking_timeout=60
+        ):
+            known = cast(bytes | None, self.connection.hget(self._cluster_of, story_id))
             if known is not None:
                 return known.decode()
             cluster_id = story_id
             if size >= MIN_SHINGLES:
                 for candidate in sorted(self._lsh.query(minhash)):
-                    found = self.connection.hget(self._cluster_of, candidate)
+                    found = cast(bytes | None, self.connection.hget(self._cluster_of, candidate))
                     if found is not None:
                         cluster_id = found.decode()
                         break

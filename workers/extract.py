@@ -57,7 +57,9 @@ def extract_article(html: bytes | str, item: FeedItem, *, final_url: str) -> Art
         raise ExtractError(f"no story text on {final_url} and no summary in the feed")
 
     title = _pick("title", document.title if document is not None else None, item.title, sources)
-    author = _pick("author", document.author if document is not None else None, item.author, sources)
+    author = _pick(
+        "author", document.author if document is not None else None, item.author, sources
+    )
     sitename = document.sitename if document is not None else None
     published = _published(document.date if document is not None else None, item.published, sources)
     language, confidence = detect_language(f"{title}\n{text}")
@@ -88,7 +90,9 @@ def _pick(field: str, page: str | None, feed: str | None, sources: dict[str, str
     return None
 
 
-def _published(page_date: str | None, feed_time: datetime | None, sources: dict[str, str]) -> datetime | None:
+def _published(
+    page_date: str | None, feed_time: datetime | None, sources: dict[str, str]
+) -> datetime | None:
     """The page's date wins; the feed's timestamp refines it when both name the same day."""
     day = _parse_day(page_date)
     if day is None:

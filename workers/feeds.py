@@ -69,7 +69,9 @@ def parse_feed(document: bytes, feed: Feed, *, content_type: str | None, url: st
             raise ParseError("not a feed: the server returned an HTML page", reason="not_a_feed")
         if not document.strip():
             raise ParseError("empty document", reason="empty")
-        raise ParseError(f"not a feed: {problem or 'no RSS or Atom root element'}", reason="malformed")
+        raise ParseError(
+            f"not a feed: {problem or 'no RSS or Atom root element'}", reason="malformed"
+        )
 
     items: list[FeedItem] = []
     skipped = 0

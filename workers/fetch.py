@@ -30,7 +30,9 @@ class FetchResult:
         return self.status == 304
 
 
-def make_client(settings: FetchSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def make_client(
+    settings: FetchSettings, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
     """A client with wirewatch's timeouts, redirect limit and User-Agent."""
     return httpx.Client(
         timeout=httpx.Timeout(
@@ -74,17 +76,23 @@ def fetch(
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(
-                    f"body of {declared} bytes exceeds the {max_bytes}-byte cap", reason="too_large", url=url
+                    f"body of {declared} bytes exceeds the {max_bytes}-byte cap",
+                    reason="too_large",
+                    url=url,
                 )
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise FetchError(f"body exceeds the {max_bytes}-byte cap", reason="too_large", url=url)
+                    raise FetchError(
+                        f"body exceeds the {max_bytes}-byte cap", reason="too_large", url=url
+                    )
                 if time.monotonic() - started > total_timeout:
                     raise FetchError(
-                        f"no complete response within {total_timeout:g} s", reason="timeout", url=url
+                        f"no complete response within {total_timeout:g} s",
+                        reason="timeout",
+                        url=url,
                     )
                 chunks.append(chunk)
             return _result(url, response, b"".join(chunks))

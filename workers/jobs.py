@@ -23,6 +23,7 @@ from monitor.notify import deliver, render_alert
 from monitor.queues import (
     ARTICLE_JOB,
     NOTIFY_JOB,
+    NOTIFY_RETRY,
     QueueName,
     article_job_id,
     claim_key,
@@ -40,7 +41,9 @@ from workers.runtime import Runtime, runtime
 
 log = get_logger("wirewatch.jobs")
 
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 # Transient page failures (timeouts, 5xx) are retried by RQ after these delays, in seconds.
 ARTICLE_RETRY = Retry(max=3, interval=[30, 120, 600])
@@ -69,15 +72,33 @@ def poll_feed(feed_id: str) -> int:
                 accept=FEED_ACCEPT,
             )
         if response.not_modified:
-            save_feed_state(rt.connection, replace(state, last_polled=now, last_success=now, last_status=304,
-                                                   last_error=None, consecutive_failures=0))
+            save_feed_state(
+                rt.connection,
+                replace(
+                    state,
+                    last_polled=now,
+                    last_success=now,
+                    last_status=304,
+                    last_error=None,
+                    consecutive_failures=0,
+                ),
+            )
             log.info("feed.not_modified", feed=feed_id)
             return 0
-        parsed = parse_feed(response.body, feed, content_type=response.content_type, url=response.final_url)
+        parsed = parse_feed(
+            response.body, feed, content_type=response.content_type, url=response.final_url
+        )
     except (FetchError, ParseError) as exc:
-        save_feed_state(rt.connection, replace(state, last_polled=now, last_error=f"{exc.reason}: {exc}",
-                                               last_status=getattr(exc, "status", None),
-                                               consecutive_failures=state.consecutive_failures + 1))
+        save_feed_state(
+            rt.connection,
+            replace(
+                state,
+                last_polled=now,
+                last_error=f"{exc.reason}: {exc}",
+                last_status=getattr(exc, "status", None),
+                consecutive_failures=state.consecutive_failures + 1,
+            ),
+        )
         log.warning("feed.failed", feed=feed_id, reason=exc.reason, error=str(exc))
         return 0
 
@@ -85,17 +106,41 @@ def poll_feed(feed_id: str) -> int:
     new = 0
     for item in parsed.items:
         job_id = article_job_id(item.canonical_url)
-        if enqueue_claimed(rt.connection, QueueName.ARTICLES, ARTICLE_JOB, (item,), job_id=job_id,
-                           claim=seen_key(item.canonical_url), claim_ttl=retention, claim_value=feed_id,
-                           retry=ARTICLE_RETRY):
+        if enqueue_claimed(
+            rt.connection,
+            QueueName.ARTICLES,
+            ARTICLE_JOB,
+            (item,),
+            job_id=job_id,
+            claim=seen_key(item.canonical_url),
+            claim_ttl=retention,
+            claim_value=feed_id,
+            retry=ARTICLE_RETRY,
+        ):
             new += 1
             log.info("article.queued", feed=feed_id, url=item.canonical_url)
-    save_feed_state(rt.connection, replace(
-        state, etag=response.etag, last_modified=response.last_modified, last_polled=now, last_success=now,
-        last_status=response.status, last_error=parsed.problem, consecutive_failures=0,
-        items_seen=state.items_seen + new))
-    log.info("feed.polled", feed=feed_id, items=len(parsed.items), new=new, skipped=parsed.skipped,
-             problem=parsed.problem)
+    save_feed_state(
+        rt.connection,
+        replace(
+            state,
+            etag=response.etag,
+            last_modified=response.last_modified,
+            last_polled=now,
+            last_success=now,
+            last_status=response.status,
+            last_error=parsed.problem,
+            consecutive_failures=0,
+            items_seen=state.items_seen + new,
+        ),
+    )
+    log.info(
+        "feed.polled",
+        feed=feed_id,
+        items=len(parsed.items),
+        new=new,
+        skipped=parsed.skipped,
+        problem=parsed.problem,
+    )
     return new
 
 
@@ -109,8 +154,13 @@ def process_article(item: FeedItem) -> str:
     settings = rt.config.settings.fetch
     try:
         with make_client(settings) as client:
-            page = fetch(client, item.url, max_bytes=settings.max_page_bytes,
-                         total_timeout=settings.total_timeout, accept=PAGE_ACCEPT)
+            page = fetch(
+                client,
+                item.url,
+                max_bytes=settings.max_page_bytes,
+                total_timeout=settings.total_timeout,
+                accept=PAGE_ACCEPT,
+            )
         article = extract_article(page.body, item, final_url=page.final_url)
     except FetchError as exc:
         if exc.reason in {"timeout", "connect", "transport"} or (exc.status or 0) >= 500:
@@ -127,18 +177,32 @@ def process_article(item: FeedItem) -> str:
     if not store.save_story(rt.engine, story):
         log.info("article.duplicate", url=item.canonical_url, story=story.id)
     else:
-        log.info("story.stored", story=story.id, title=article.title, language=article.language,
-                 topics=[t.id for t in topics], cluster=cluster_id, outlet=article.outlet)
+        log.info(
+            "story.stored",
+            story=story.id,
+            title=article.title,
+            language=article.language,
+            topics=[t.id for t in topics],
+            cluster=cluster_id,
+            outlet=article.outlet,
+        )
     _record_alerts(rt, story)
     return story.id
 
 
 def _record_alerts(rt: Runtime, story: Story) -> None:
     article = story.article
-    target = prepare_target(MatchTarget(
-        title=article.title, text=article.text, topics=tuple(t.id for t in story.topics),
-        language=article.language, source=" ".join(filter(None, [article.outlet, article.sitename, article.author])),
-        feed_id=article.feed_id, tags={f.id: f.tags for f in rt.config.feeds}.get(article.feed_id, ())))
+    target = prepare_target(
+        MatchTarget(
+            title=article.title,
+            text=article.text,
+            topics=tuple(t.id for t in story.topics),
+            language=article.language,
+            source=" ".join(filter(None, [article.outlet, article.sitename, article.author])),
+            feed_id=article.feed_id,
+            tags={f.id: f.tags for f in rt.config.feeds}.get(article.feed_id, ()),
+        )
+    )
     for rule in rt.config.rules:
         spans = match_query(rt.queries[rule.id], target)
         if spans is None or not _topics_allow(rule.topics, rule.min_topic_score, story):
@@ -149,10 +213,23 @@ def _record_alerts(rt: Runtime, story: Story) -> None:
             if delivery is None:
                 continue  # this cluster already alerted on this channel
             job_id = notify_job_id(delivery.id, 0)
-            enqueue_claimed(rt.connection, QueueName.NOTIFY, NOTIFY_JOB, (delivery.id,), job_id=job_id,
-                            claim=claim_key(job_id), claim_ttl=timedelta(days=1))
-            log.info("alert.recorded", rule=rule.id, cluster=story.cluster_id, channel=channel,
-                     delivery=delivery.id)
+            enqueue_claimed(
+                rt.connection,
+                QueueName.NOTIFY,
+                NOTIFY_JOB,
+                (delivery.id,),
+                job_id=job_id,
+                claim=claim_key(job_id),
+                claim_ttl=timedelta(days=1),
+                retry=NOTIFY_RETRY,
+            )
+            log.info(
+                "alert.recorded",
+                rule=rule.id,
+                cluster=story.cluster_id,
+                channel=channel,
+                delivery=delivery.id,
+            )
 
 
 def _topics_allow(wanted: tuple[str, ...], min_score: float, story: Story) -> bool:
@@ -181,13 +258,23 @@ def send_notification(delivery_id: int) -> str:
         attempts = delivery.attempts + 1
         try:
             if story is None or cluster is None or rule is None or url is None:
-                raise DeliveryError("rule, channel or story no longer exists", channel=delivery.channel)
+                raise DeliveryError(
+                    "rule, channel or story no longer exists", channel=delivery.channel
+                )
             deliver(delivery.channel, url, render_alert(rule, story, cluster, delivery.spans))
         except DeliveryError as exc:
             return _delivery_failed(rt, replace(delivery, attempts=attempts), exc)
-        store.update_delivery(rt.engine, delivery_id, state=DeliveryState.SENT, attempts=attempts, sent_at=_now())
-        log.info("alert.delivered", delivery=delivery_id, rule=delivery.rule_id, channel=delivery.channel,
-                 cluster=delivery.cluster_id, title=story.article.title)
+        store.update_delivery(
+            rt.engine, delivery_id, state=DeliveryState.SENT, attempts=attempts, sent_at=_now()
+        )
+        log.info(
+            "alert.delivered",
+            delivery=delivery_id,
+            rule=delivery.rule_id,
+            channel=delivery.channel,
+            cluster=delivery.cluster_id,
+            title=story.article.title,
+        )
         return "sent"
     finally:
         lock.release()
@@ -198,14 +285,28 @@ def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str
     settings = rt.config.settings.notify
     dead = delivery.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
-    store.update_delivery(rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc))
-    context = {"delivery": delivery.id, "rule": delivery.rule_id, "channel": delivery.channel,
-               "attempts": delivery.attempts, "error": str(exc)}
+    store.update_delivery(
+        rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc)
+    )
+    context = {
+        "delivery": delivery.id,
+        "rule": delivery.rule_id,
+        "channel": delivery.channel,
+        "attempts": delivery.attempts,
+        "error": str(exc),
+    }
     if dead:
         log.error("alert.dead", **context)
         return "dead"
     delay = timedelta(seconds=delivery.retry_delay(settings.retry_base_seconds))
-    enqueue_in(rt.connection, QueueName.NOTIFY, NOTIFY_JOB, (delivery.id,),
-               job_id=notify_job_id(delivery.id, delivery.attempts), delay=delay)
+    enqueue_in(
+        rt.connection,
+        QueueName.NOTIFY,
+        NOTIFY_JOB,
+        (delivery.id,),
+        job_id=notify_job_id(delivery.id, delivery.attempts),
+        delay=delay,
+        retry=NOTIFY_RETRY,
+    )
     log.warning("alert.failed", retry_in=delay.total_seconds(), **context)
     return "failed"

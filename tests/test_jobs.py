@@ -1,0 +1,155 @@
+"""The notify job against a real Redis and a real SMTP server: recorded alerts are delivered
+exactly once, across SMTP outages and a crash between recording and sending."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy.engine import Engine
+
+from monitor import store
+from monitor.config import Config, load_config
+from monitor.demo.mailbox import Mailbox
+from monitor.model import AlertHit, Article, DeliveryState, Story
+from monitor.queues import QueueName, RedisHandle, queue
+from monitor.scheduler import requeue_undelivered
+from tests.support import ROOT, WIRE_TITLE, free_port, seed_story
+from workers import jobs
+from workers.runtime import configure
+
+NOW = datetime(2025, 8, 15, 20, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def config(tmp_path: Path, smtp_port: int) -> Config:
+    directory = tmp_path / "config"
+    shutil.copytree(ROOT / "config", directory)
+    (directory / "wirewatch.yaml").write_text(
+        "demo: {enabled: false}\nnotify: {max_attempts: 3, retry_base_seconds: 600}\n"
+    )
+    (directory / "channels.yaml").write_text(
+        "channels:\n  demo-mailbox:\n    url: mailto://127.0.0.1:"
+        f"{smtp_port}?from=ww@localhost&to=desk@localhost&mode=insecure\n"
+    )
+    return load_config(directory)
+
+
+@pytest.fixture
+def engine(
+    config: Config, tmp_path: Path, redis_server: RedisHandle, redis_conn: redis.Redis
+) -> Engine:
+    return configure(config, tmp_path / "data", redis_server.url).engine
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path, smtp_port: int) -> Iterator[Mailbox]:
+    box = Mailbox("127.0.0.1", smtp_port, tmp_path / "mailbox")
+    yield box
+    box.stop()
+
+
+def recorded_alert(engine: Engine) -> int:
+    """The state right after an article job recorded an alert, before anything was sent."""
+    title, body = seed_story()
+    url = "http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html"
+    article = Article(
+        url, url, url, "rundblick", "Rundblick", title, body, NOW, "dpa", None, "de", 0.99
+    )
+    store.save_story(engine, Story(article, (), article.id, NOW))
+    delivery = store.record_delivery(
+        engine, AlertHit("putin-selenskyj", article.id, article.id), "demo-mailbox", NOW
+    )
+    assert delivery is not None
+    return delivery.id
+
+
+def test_alert_recorded_before_a_crash_is_sent_once_after_restart(
+    config: Config, engine: Engine, redis_server: RedisHandle, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    delivery_id = recorded_alert(engine)
+    assert (
+        requeue_undelivered(redis_server.client, engine) == 1
+    )  # what `run`/`scheduler` do at start
+    env = {**os.environ, "WIREWATCH_HOME": str(tmp_path / "data")}
+    command = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "--config",
+        str(config.directory),
+        "worker",
+        "--burst",
+        "--redis-url",
+        redis_server.url,
+        "--queues",
+        str(QueueName.NOTIFY),
+    ]
+    finished = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert len(mailbox.messages()) == 1
+    delivery = store.get_delivery(engine, delivery_id)
+    assert delivery is not None and delivery.state is DeliveryState.SENT
+    assert requeue_undelivered(redis_server.client, engine) == 0
+
+
+def test_smtp_down_then_up_delivers_exactly_once(
+    config: Config, engine: Engine, smtp_port: int, tmp_path: Path
+) -> None:
+    delivery_id = recorded_alert(engine)
+    assert jobs.send_notification(delivery_id) == "failed"  # nothing listens on the port yet
+    failed = store.get_delivery(engine, delivery_id)
+    assert failed is not None and (failed.state, failed.attempts) == (DeliveryState.FAILED, 1)
+    assert failed.last_error and "demo-mailbox" in failed.last_error
+
+    box = Mailbox("127.0.0.1", smtp_port, tmp_path / "mailbox")
+    try:
+        assert jobs.send_notification(delivery_id) == "sent"
+        assert jobs.send_notification(delivery_id) == "done"  # a duplicate job changes nothing
+        assert len(box.messages()) == 1
+    finally:
+        box.stop()
+    sent = store.get_delivery(engine, delivery_id)
+    assert sent is not None and (sent.state, sent.attempts) == (DeliveryState.SENT, 2)
+
+
+def test_failed_delivery_schedules_its_retry_with_backoff(
+    config: Config, engine: Engine, redis_server: RedisHandle
+) -> None:
+    delivery_id = recorded_alert(engine)
+    jobs.send_notification(delivery_id)
+    scheduled = queue(QueueName.NOTIFY, redis_server.client).scheduled_job_registry.get_job_ids()
+    assert scheduled == [f"notify-{delivery_id}-1"]
+
+
+def test_delivery_goes_dead_after_the_attempt_limit(config: Config, engine: Engine) -> None:
+    delivery_id = recorded_alert(engine)
+    outcomes = [
+        jobs.send_notification(delivery_id) for _ in range(config.settings.notify.max_attempts)
+    ]
+    assert outcomes == ["failed", "failed", "dead"]
+    dead = store.get_delivery(engine, delivery_id)
+    assert dead is not None and dead.state is DeliveryState.DEAD
+    assert jobs.send_notification(delivery_id) == "done"
+
+
+def test_the_mail_names_the_rule_and_the_story(
+    config: Config, engine: Engine, mailbox: Mailbox
+) -> None:
+    jobs.send_notification(recorded_alert(engine))
+    (path,) = mailbox.messages()
+    assert f"putin-selenskyj: {WIRE_TITLE}" in path.read_text(encoding="utf-8")
