@@ -4,13 +4,13 @@ Pure: nothing here reads files or YAML. ``monitor/config.py`` loads the YAML and
 ``TaxonomySpec.model_validate(data)``; ``workers/classify.py`` compiles the result. The
 term syntax is parsed here (``parse_term``), so a spec that validates always compiles.
 
-Term syntax (matching ignores case, and ä/ae, ö/oe, ü/ue, ß/ss, é/e… are alike):
+Term syntax (matching ignores case, and ä/ae, ö/oe, ü/ue, ß/ss are alike):
 
     Kiew            the whole word
     Verhandlung*    a word that starts with it (Verhandlungen, Verhandlungstisch)
     *abtretung      a word that ends with it (Gebietsabtretung)
     *abtretung*     it anywhere inside a word (Gebietsabtretungen)
-    Wall Street     a phrase: words in this order, apart by spaces or hyphens
+    Wall Street     a phrase: words in this order, one space (or a hyphen) apart
     Kiew|Kyiv|Kiev  alternatives that count as one term (spellings, name variants)
 
 A ``*`` stands only at the start or end of an alternative; its stem needs 3 characters
@@ -28,33 +28,32 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ALL_LANGUAGES = "all"
 """The rules key whose terms apply to articles in every language."""
-SECTIONS = ("anchors", "terms", "negative")
 MAX_WEIGHT = 10.0
 MAX_NEGATIVE_WEIGHT = 100.0
 
 _TOPIC_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 _STEM = re.compile(r"[^\W_](?:(?:[^\W_]|[ &.'’+])*[^\W_])?")
-_UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"))
-_ACCENTS = dict(zip("àáâãåāăąçćčďèéêëēėęěìíîïīįłńňñòóôõøōőřśšşťùúûūůűýÿźżž",
-                    "aaaaaaaacccdeeeeeeeeiiiiiilnnnooooooorssstuuuuuuyyzzz", strict=True))
-_ACCENT = re.compile("[" + "".join(_ACCENTS) + "]")
-_DASHES = ("-", "‐", "‑", "‒", "–", "—")
+_UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
 
 
 def fold(text: str) -> str:
-    """Text as terms and articles are compared: case-folded, ä → ae, ß → ss, é → e,
-    dashes read as spaces, whitespace runs collapsed to one space. Idempotent."""
-    folded = text.casefold()
-    if not folded.isascii():
-        if "\u0308" in folded or "\u0301" in folded:
-            folded = unicodedata.normalize("NFC", folded)
-        for letter, spelling in _UMLAUTS:
-            folded = folded.replace(letter, spelling)
-        folded = _ACCENT.sub(lambda m: _ACCENTS[m.group()], folded)
-        for dash in _DASHES[1:]:
-            folded = folded.replace(dash, " ")
-    return " ".join(folded.replace("-", " ").split())
+    """Text as terms and articles are compared: lower case, hyphens read as spaces, and
+    ä → ae, ö → oe, ü → ue, ß → ss ("Außenminister" is "Aussenminister"). Other accents
+    are kept: a term lists both spellings (Orbán|Orban). Cheap: C-level string methods."""
+    folded = text.lower().replace("-", " ")
+    if folded.isascii():
+        return folded
+    if "\u0308" in folded:
+        folded = unicodedata.normalize("NFC", folded)
+    for letter, spelling in _UMLAUTS:
+        folded = folded.replace(letter, spelling)
+    return folded
+
+
+def fold_term(text: str) -> str:
+    """A term's stem as it is matched: folded, with single spaces between its words."""
+    return " ".join(fold(text).split())
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def parse_term(term: str) -> tuple[TermPattern, ...]:
         core = alternative.strip("*")
         if "*" in core:
             raise ValueError(f"{alternative!r}: '*' may only stand at the start or end")
-        stem = fold(core)
+        stem = fold_term(core)
         if not _STEM.fullmatch(stem):
             raise ValueError(
                 f"{alternative!r}: a stem is letters and digits, with spaces, hyphens or & . ' +"
@@ -86,7 +85,7 @@ def parse_term(term: str) -> tuple[TermPattern, ...]:
         minimum = 4 if open_start else 3 if open_end else 1
         if len(stem) < minimum:
             raise ValueError(
-                f"{alternative!r}: the stem is too short for a wildcard (at least {minimum} characters)"
+                f"{alternative!r}: too short a stem for a wildcard (at least {minimum} characters)"
             )
         patterns.append(TermPattern(stem, open_start, open_end))
     return tuple(patterns)
@@ -182,14 +181,20 @@ class TaxonomySpec(_Frozen):
             parent = topic.parent
             while parent is not None:
                 if parent not in by_id:
-                    raise ValueError(f"topic {chain[-1]!r}: parent {parent!r} is not a defined topic")
+                    raise ValueError(
+                        f"topic {chain[-1]!r}: parent {parent!r} is not a defined topic"
+                    )
                 if parent in chain:
                     loop = " → ".join([*chain, parent])
                     raise ValueError(f"topic {topic.id!r}: its parents form a loop: {loop}")
                 chain.append(parent)
                 parent = by_id[parent].parent
-            if not any(r.anchors or r.terms for r in topic.rules.values()) and topic.id not in parents:
+            if (
+                not any(r.anchors or r.terms for r in topic.rules.values())
+                and topic.id not in parents
+            ):
                 raise ValueError(
-                    f"topic {topic.id!r} has no anchors or terms and no child topics: it can never match"
+                    f"topic {topic.id!r} has no anchors, no terms and no child topics:"
+                    " it can never match"
                 )
         return self

@@ -2,24 +2,32 @@
 
 Pure: no I/O, no environment, no YAML. ``compile_taxonomy`` turns a validated
 ``TaxonomySpec`` into a ``TopicClassifier`` once; ``classify_article`` then folds each
-field once and scans it with two precompiled trie regexes (stems that start a word, and
-stems that may sit inside one), so its cost is a small fraction of extraction's.
+field and scans it with two precompiled trie regexes (about 0.3 ms for 1,000 English
+words, 0.55 ms for German; extraction takes some 30 ms):
 
-Scoring, per topic: every term that fired earns ``weight × (1 + ln count)`` points,
-``title_weight`` times that in the title. Points from the text are scaled by
-``min(1, sqrt(length_norm_words / words))``, so a passing mention in a long article earns
-less than the same mention in a teaser. Negative terms subtract. A topic whose applicable
-rules have anchors needs at least one anchor hit. ``score = points / (points + saturation)``
-and the topic is assigned when the score reaches its threshold. When a child is assigned,
-so is its parent: with its own score if that is higher, else with the child's.
+- word starts: every stem, after a space or punctuation. ``findall`` yields the longest
+  stem at each word start and whether the word ends there; shorter stems on its path are
+  resolved at compile time, so Python only loops over distinct hits.
+- inside words (``*stem``): keyed by the stem's tail from its rarest letter on, so the
+  regex engine skips most of the text; the head is checked on the few candidates.
+
+Each language with rules of its own gets its own pair of regexes (its rules plus ``all``).
+
+Scoring, per topic: each term that fired earns ``weight × (1 + ln count)`` points, times
+``title_weight`` in the title and ``min(1, sqrt(length_norm_words / words))`` in the text;
+negative terms subtract. A topic whose rules have anchors needs one anchor hit. Its score
+is ``points / (points + saturation)``; it is assigned at its threshold, and then so is its
+parent (with its own score if higher, else the child's).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import string
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from monitor.model import TopicEvidence, TopicMatch
 from monitor.taxonomy import ALL_LANGUAGES, TaxonomySpec, fold, parse_term
@@ -27,13 +35,21 @@ from monitor.taxonomy import ALL_LANGUAGES, TaxonomySpec, fold, parse_term
 __all__ = ["TopicClassifier", "classify_article", "compile_taxonomy"]
 
 _Trie = dict[str, "_Trie"]
-_Hit = tuple[int, int, bool]
-"""A stem's occurrence in the rules: term index, stem length, whether the word may run on."""
+_Stems = dict[str, list[tuple[int, bool]]]
+"""Folded stem → (term index, whether the word may run on after the stem)."""
+_Inner = tuple[int, int, str, int, bool]
+"""An inner stem a trie key proves: where its tail starts in the key, term index, head (the
+stem before its tail), stem length, whether the word may run on."""
+
+_SEPARATORS = " \t\n\r\f\v\xa0" + string.punctuation + "«»„“”‚‘’‹›–—…·•®©™°§¡¿"
+"""Characters after which a word starts (the text is padded with a space in front)."""
+_LETTER_RANKS = {char: rank for rank, char in enumerate(" enitsardhulocmgwfbkpvzyjxq")}
+"""Letters from most to least frequent in German and English; digits and others rarer."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Term:
-    text: str
+    text: str  # as written in topics.yaml: the evidence names it
     topic: int
     negative: bool
     anchor: bool
@@ -57,22 +73,37 @@ class _Topic:
         return ALL_LANGUAGES in self.anchor_languages or language in self.anchor_languages
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)
 class _Scanner:
-    """One regex over a trie of stems; per stem it finds, every stem that is a prefix of it."""
+    """The stems of the rules for one language, compiled into two trie regexes."""
 
-    regex: re.Pattern[str]
-    hits: Mapping[str, tuple[_Hit, ...]]
+    starts: re.Pattern[str]
+    start_hits: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]
+    """Per key: the terms it proves inside a word, and those it proves at a word end."""
+    insides: re.Pattern[str]
+    inside_hits: Mapping[str, tuple[_Inner, ...]]
 
-    def scan(self, text: str, found: set[tuple[int, int]]) -> None:
-        """Add (term, position) for every occurrence of a term's stem in folded text."""
-        size = len(text)
-        for match in self.regex.finditer(text):
+    def count_terms(self, folded: str) -> dict[int, int]:
+        """Occurrences per term index in folded text; alternatives at one place count once."""
+        text = f" {folded} "
+        counts: dict[int, int] = {}
+        for (key, rest), n in Counter(self.starts.findall(text)).items():
+            for term in self.start_hits[key][not rest]:
+                counts[term] = counts.get(term, 0) + n
+        found: set[tuple[int, int]] = set()
+        for match in self.insides.finditer(text):
             start = match.start()
-            for term, length, open_end in self.hits[match.group(1)]:
-                end = start + length
-                if open_end or end == size or not (text[end].isalnum() or text[end] == "_"):
-                    found.add((term, start))
+            for offset, term, head, length, open_end in self.inside_hits[match.group()]:
+                begin = start + offset - len(head)
+                if (
+                    text[begin - 1] not in _SEPARATORS
+                    and text.startswith(head, begin)
+                    and (open_end or not text[begin + length].isalnum())
+                ):
+                    found.add((term, begin))
+        for term, _ in found:
+            counts[term] = counts.get(term, 0) + 1
+        return counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,76 +112,108 @@ class TopicClassifier:
 
     topics: tuple[_Topic, ...]
     terms: tuple[_Term, ...]
-    languages: frozenset[str]
-    """The language codes that have rules of their own."""
     title_weight: float
     saturation: float
     length_norm_words: int
-    word_starts: _Scanner
-    word_insides: _Scanner
-    order: tuple[int, ...] = field(repr=False)
+    scanners: Mapping[str | None, _Scanner]
+    """Per language code with rules of its own, and under None for all rules together."""
+    order: tuple[int, ...]
     """Topic indices, deepest first: the order in which children lift their parents."""
 
     @property
     def topic_ids(self) -> tuple[str, ...]:
         return tuple(topic.id for topic in self.topics)
 
-    def count_terms(self, folded: str) -> dict[int, int]:
-        """Occurrences per term index in folded text (alternatives at one place count once)."""
-        found: set[tuple[int, int]] = set()
-        self.word_starts.scan(folded, found)
-        self.word_insides.scan(folded, found)
-        counts: dict[int, int] = {}
-        for term, _ in found:
-            counts[term] = counts.get(term, 0) + 1
-        return counts
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(lang for lang in self.scanners if lang is not None)
 
 
 def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
     """Compile a validated taxonomy into a classifier (regexes built here, once)."""
     index = {topic.id: i for i, topic in enumerate(spec.topics)}
     terms: list[_Term] = []
-    starts: dict[str, list[_Hit]] = {}
-    insides: dict[str, list[_Hit]] = {}
     topics: list[_Topic] = []
     for i, topic in enumerate(spec.topics):
         for language, rules in topic.rules.items():
             for section, weights in rules.sections():
-                for text, weight in weights.items():
-                    term = len(terms)
-                    terms.append(_Term(text, i, section == "negative", section == "anchors",
-                                       weight, language))
-                    for pattern in parse_term(text):
-                        stems = insides if pattern.open_start else starts
-                        stems.setdefault(pattern.stem, []).append(
-                            (term, len(pattern.stem), pattern.open_end))
+                terms += [
+                    _Term(text, i, section == "negative", section == "anchors", weight, language)
+                    for text, weight in weights.items()
+                ]
         depth, parent = 0, topic.parent
         while parent is not None:
             depth, parent = depth + 1, spec.topics[index[parent]].parent
         anchored = frozenset(lang for lang, rules in topic.rules.items() if rules.anchors)
         parent_index = index[topic.parent] if topic.parent is not None else None
         topics.append(_Topic(topic.id, topic.label, parent_index, depth, topic.threshold, anchored))
-    languages = frozenset(lang for t in spec.topics for lang in t.rules if lang != ALL_LANGUAGES)
+    languages: set[str | None] = {t.language for t in terms} - {ALL_LANGUAGES} | {None}
     return TopicClassifier(
         topics=tuple(topics),
         terms=tuple(terms),
-        languages=languages,
         title_weight=spec.scoring.title_weight,
         saturation=spec.scoring.saturation,
         length_norm_words=spec.scoring.length_norm_words,
-        word_starts=_compile_scanner(starts, r"\b"),
-        word_insides=_compile_scanner(insides, ""),
+        scanners={lang: _compile_scanner(terms, lang) for lang in languages},
         order=tuple(sorted(range(len(topics)), key=lambda i: -topics[i].depth)),
     )
 
 
-def _compile_scanner(stems: Mapping[str, list[_Hit]], anchor: str) -> _Scanner:
-    hits = {
-        stem: tuple(hit for n in range(1, len(stem) + 1) for hit in stems.get(stem[:n], ()))
-        for stem in stems
-    }
-    body = _trie_regex(stems) if stems else "(?!)"
-    return _Scanner(re.compile(f"{anchor}(?=({body}))"), hits)
+def _compile_scanner(terms: Sequence[_Term], language: str | None) -> _Scanner:
+    """The scanner for one language's rules and the ``all`` rules (None: every rule)."""
+    starts: _Stems = {}
+    insides: _Stems = {}
+    for index, term in enumerate(terms):
+        if language is not None and term.language not in (ALL_LANGUAGES, language):
+            continue
+        for pattern in parse_term(term.text):
+            # An inner stem at a word start is found by the word-start scan.
+            starts.setdefault(pattern.stem, []).append((index, pattern.open_end))
+            if pattern.open_start:
+                insides.setdefault(pattern.stem, []).append((index, pattern.open_end))
+    inside_keys = _inside_keys(insides)
+    return _Scanner(
+        starts=re.compile(f"[{re.escape(_SEPARATORS)}](?=({_trie_regex(starts)})(\\w?))"),
+        start_hits={key: _start_hits(key, starts) for key in starts},
+        insides=re.compile(_trie_regex(inside_keys) if inside_keys else "(?!)"),
+        inside_hits={key: _inside_hits(key, inside_keys) for key in inside_keys},
+    )
+
+
+def _start_hits(key: str, stems: _Stems) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The terms proven when ``key`` is the longest stem at a word start: its own and those
+    of shorter stems on its path (each valid if open-ended or followed by a non-letter)."""
+    inside: dict[int, None] = {}
+    at_end: dict[int, None] = {}
+    for n in range(1, len(key) + 1):
+        for term, open_end in stems.get(key[:n], ()):
+            if open_end or (n < len(key) and not key[n].isalnum()):
+                inside[term] = at_end[term] = None
+            elif n == len(key):
+                at_end[term] = None
+    return tuple(inside), tuple(at_end)
+
+
+def _inside_keys(stems: _Stems) -> dict[str, list[_Inner]]:
+    """Inner stems keyed by their tail from the rarest letter on (at least 3 characters)."""
+    keyed: dict[str, list[_Inner]] = {}
+    rare = len(_LETTER_RANKS)
+    for stem, uses in stems.items():
+        cut = max(range(len(stem) - 2), key=lambda i: (_LETTER_RANKS.get(stem[i], rare), -i))
+        for term, open_end in uses:
+            keyed.setdefault(stem[cut:], []).append((0, term, stem[:cut], len(stem), open_end))
+    return keyed
+
+
+def _inside_hits(key: str, keyed: Mapping[str, list[_Inner]]) -> tuple[_Inner, ...]:
+    """Every tail that a match of ``key`` contains, wherever in it the tail starts: the
+    regex finds matches without overlap, so tails inside a longer one are resolved here."""
+    return tuple(
+        (offset, *hit[1:])
+        for offset in range(len(key))
+        for end in range(offset + 1, len(key) + 1)
+        for hit in keyed.get(key[offset:end], ())
+    )
 
 
 def _trie_regex(words: Iterable[str]) -> str:
@@ -165,22 +228,25 @@ def _trie_regex(words: Iterable[str]) -> str:
 
 
 def _trie_node(node: _Trie) -> str:
-    branches = [re.escape(char) + _trie_node(child) for char, child in sorted(node.items()) if char]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    return f"(?:{body})?" if "" in node else body
+    chars = sorted((c for c in node if c), key=lambda c: (_LETTER_RANKS.get(c, 99), c))
+    branches = [re.escape(char) + _trie_node(node[char]) for char in chars]
+    body = "|".join(branches)
+    if len(branches) > 1 or (body and "" in node):
+        body = f"(?:{body})"
+    return f"{body}?" if body and "" in node else body
+
+
+_Hit = tuple[float, str, str, int, float]
+"""A term that fired for a topic: -|points| (ranks evidence), term, field, count, weight."""
 
 
 class _Tally:
     """What one topic collected from one article."""
 
-    __slots__ = ("anchored", "evidence", "points")
+    __slots__ = ("anchored", "hits", "points")
 
     def __init__(self) -> None:
-        self.points = 0.0
-        self.anchored = False
-        self.evidence: list[TopicEvidence] = []
+        self.points, self.anchored, self.hits = 0.0, False, list[_Hit]()
 
 
 def classify_article(
@@ -194,22 +260,22 @@ def classify_article(
     negative for negative terms.
     """
     lang = _language_key(language, classifier.languages)
+    scanner = classifier.scanners[lang]
     tallies: dict[int, _Tally] = {}
     for name, raw in (("title", title), ("text", text)):
         folded = fold(raw)
-        if not folded:
+        if not folded or folded.isspace():
             continue
         factor = classifier.title_weight if name == "title" else 1.0
         scale = 1.0 if name == "title" else _length_scale(folded, classifier.length_norm_words)
-        for index, count in classifier.count_terms(folded).items():
+        for index, count in scanner.count_terms(folded).items():
             term = classifier.terms[index]
-            if lang is not None and term.language not in (ALL_LANGUAGES, lang):
-                continue
             weight = -term.weight * factor if term.negative else term.weight * factor
+            points = weight * (1 + math.log(count)) * scale
             tally = tallies.setdefault(term.topic, _Tally())
-            tally.points += weight * (1 + math.log(count)) * scale
+            tally.points += points
             tally.anchored |= term.anchor
-            tally.evidence.append(TopicEvidence(term.text, name, count, weight))
+            tally.hits.append((-abs(points), term.text, name, count, weight))
     return _assign(classifier, tallies, lang)
 
 
@@ -222,34 +288,31 @@ def _assign(
         if tally.points > 0 and (tally.anchored or not topic.needs_anchor(lang)):
             own[i] = tally.points / (tally.points + classifier.saturation)
     scores = {i: s for i, s in own.items() if s >= classifier.topics[i].threshold}
-    evidence = {i: list(tallies[i].evidence) for i in scores}
+    evidence = {i: list(tallies[i].hits) for i in scores}
     for i in classifier.order:
         parent = classifier.topics[i].parent
         if i not in scores or parent is None:
             continue
         scores[parent] = max(scores.get(parent, own.get(parent, 0.0)), scores[i])
-        merged = evidence.setdefault(parent, list(tallies[parent].evidence) if parent in tallies else [])
-        known = {(e.term, e.field) for e in merged}
-        merged += [e for e in evidence[i] if (e.term, e.field) not in known]
-    ranked = sorted(scores, key=lambda i: (-scores[i], -classifier.topics[i].depth,
-                                           classifier.topics[i].id))
+        own_hits = tallies[parent].hits if parent in tallies else []
+        merged = evidence.setdefault(parent, list(own_hits))
+        known = {hit[1:3] for hit in merged}
+        merged += [hit for hit in evidence[i] if hit[1:3] not in known]
+    topics = classifier.topics
+    ranked = sorted(scores, key=lambda i: (-scores[i], -topics[i].depth, topics[i].id))
     return tuple(
         TopicMatch(
-            id=classifier.topics[i].id,
-            label=classifier.topics[i].label,
-            score=round(scores[i], 4),
-            evidence=tuple(sorted(evidence[i], key=_evidence_order)),
+            topics[i].id,
+            topics[i].label,
+            round(scores[i], 4),
+            tuple(TopicEvidence(*hit[1:]) for hit in sorted(evidence[i])),
         )
         for i in ranked
     )
 
 
-def _evidence_order(e: TopicEvidence) -> tuple[float, bool, str]:
-    return (-abs(e.weight) * (1 + math.log(e.count)), e.field != "title", e.term)
-
-
 def _length_scale(folded: str, norm_words: int) -> float:
-    words = folded.count(" ") + 1
+    words = folded.count(" ") + folded.count("\n") + 1
     return 1.0 if words <= norm_words else math.sqrt(norm_words / words)
 
 
