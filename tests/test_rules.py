@@ -48,6 +48,7 @@ def error(query: str) -> RuleError:
 
 # --- the seed story -----------------------------------------------------------------------
 
+
 def test_putin_and_selenskyj_matches_seed_story_with_spans_at_original_offsets() -> None:
     title, body = seed_story()
     found = spans("Putin AND Selenskyj", title, body)
@@ -57,7 +58,7 @@ def test_putin_and_selenskyj_matches_seed_story_with_spans_at_original_offsets()
     first = body.index("Selenskyj")
     assert MatchSpan("text", first, first + 9, "Selenskyj") in found
     for span in found:
-        assert (title if span.field == "title" else body)[span.start:span.end] == span.text
+        assert (title if span.field == "title" else body)[span.start : span.end] == span.text
 
 
 def test_spans_are_sorted_title_first_and_deduplicated() -> None:
@@ -81,9 +82,11 @@ def test_prepared_target_serves_many_rules() -> None:
 
 # --- syntax elements ----------------------------------------------------------------------
 
+
 def test_phrase_matches_adjacent_words_in_order_with_one_span() -> None:
     assert spans('"Trump und Putin"', text="Gipfel von Trump und Putin.") == (
-        MatchSpan("text", 11, 26, "Trump und Putin"),)
+        MatchSpan("text", 11, 26, "Trump und Putin"),
+    )
     assert not matches('"Trump und Putin"', text="Putin und Trump")
 
 
@@ -137,7 +140,8 @@ def test_implicit_and_requires_every_term() -> None:
 
 def test_lowercase_operators_are_plain_terms() -> None:
     assert parse_query("Putin and Trump") == And(
-        (Term("Putin", ("putin",)), Term("and", ("and",)), Term("Trump", ("trump",))))
+        (Term("Putin", ("putin",)), Term("and", ("and",)), Term("Trump", ("trump",)))
+    )
     assert not matches("Putin or Trump", text="Putin spricht")
 
 
@@ -169,7 +173,9 @@ def test_quoted_proximity_matches_within_distance_in_any_order() -> None:
 def test_near_matches_within_distance_in_any_order() -> None:
     text = "Putin und Trump trafen Selenskyj"
     assert spans("Selenskyj NEAR/3 Putin", text=text) == (
-        MatchSpan("text", 0, 5, "Putin"), MatchSpan("text", 23, 32, "Selenskyj"))
+        MatchSpan("text", 0, 5, "Putin"),
+        MatchSpan("text", 23, 32, "Selenskyj"),
+    )
     assert not matches("Selenskyj NEAR/2 Putin", text=text)
 
 
@@ -245,7 +251,8 @@ def test_tag_matches_any_tag() -> None:
 
 def test_metadata_fields_combine_with_text_and_contribute_no_spans() -> None:
     assert spans("Putin lang:(de OR en) -tag:sport", text="Putin", language="en") == (
-        MatchSpan("text", 0, 5, "Putin"),)
+        MatchSpan("text", 0, 5, "Putin"),
+    )
 
 
 def test_matching_is_case_insensitive() -> None:
@@ -271,7 +278,8 @@ def test_diacritics_fold_away() -> None:
 
 def test_decomposed_umlauts_stay_one_word() -> None:
     assert spans("Übergabe", text="Die U\u0308bergabe") == (
-        MatchSpan("text", 4, 13, "U\u0308bergabe"),)
+        MatchSpan("text", 4, 13, "U\u0308bergabe"),
+    )
 
 
 def test_words_match_on_boundaries_only() -> None:
@@ -287,33 +295,50 @@ def test_fold_lowercases_strips_accents_and_merges_umlaut_spellings() -> None:
 
 # --- canonical form -----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "canonical"), [
-    ("Putin Selenskyj", "Putin AND Selenskyj"),
-    ("(a OR b) c", "(a OR b) AND c"),
-    ("a (b c)", "a AND b AND c"),
-    ("-Putin", "NOT Putin"),
-    ('TITLE:"Trump und Putin"', 'title:"Trump und Putin"'),
-    ('"Putin Selenskyj"~07', '"Putin Selenskyj"~7'),
-    ("title:(a OR b)", "title:(a OR b)"),
-    ("NOT (a b)", "NOT (a AND b)"),
-])
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        ("Putin Selenskyj", "Putin AND Selenskyj"),
+        ("(a OR b) c", "(a OR b) AND c"),
+        ("a (b c)", "a AND b AND c"),
+        ("-Putin", "NOT Putin"),
+        ('TITLE:"Trump und Putin"', 'title:"Trump und Putin"'),
+        ('"Putin Selenskyj"~07', '"Putin Selenskyj"~7'),
+        ("title:(a OR b)", "title:(a OR b)"),
+        ("NOT (a b)", "NOT (a AND b)"),
+    ],
+)
 def test_str_prints_the_canonical_query(query: str, canonical: str) -> None:
     assert str(parse_query(query)) == canonical
 
 
 def test_tree_is_made_of_small_frozen_dataclasses() -> None:
     query = parse_query('title:("Putin Selenskyj"~10 OR Friedens*) -lang:en x NEAR/2 y')
-    assert query == And((
-        Field("title", Or((
-            Near((Term("Putin", ("putin",)), Term("Selenskyj", ("selenskyj",))), 10, quoted=True),
-            Term("Friedens", ("friedens",), prefix=True)))),
-        Not(Field("lang", Term("en", ("en",)))),
-        Near((Term("x", ("x",)), Term("y", ("y",))), 2, quoted=False),
-    ))
+    assert query == And(
+        (
+            Field(
+                "title",
+                Or(
+                    (
+                        Near(
+                            (Term("Putin", ("putin",)), Term("Selenskyj", ("selenskyj",))),
+                            10,
+                            quoted=True,
+                        ),
+                        Term("Friedens", ("friedens",), prefix=True),
+                    )
+                ),
+            ),
+            Not(Field("lang", Term("en", ("en",)))),
+            Near((Term("x", ("x",)), Term("y", ("y",))), 2, quoted=False),
+        )
+    )
     assert isinstance(parse_query('"a b"'), Phrase)
 
 
 # --- errors -------------------------------------------------------------------------------
+
 
 def test_unclosed_parenthesis_points_at_the_opening_one() -> None:
     err = error("(Putin AND Selenskyj")
@@ -374,9 +399,17 @@ def test_field_without_value_is_refused() -> None:
     assert error("Putin title:").column == 7
 
 
-@pytest.mark.parametrize(("query", "column"), [
-    ("Fri*dens", 4), ("*dens", 1), ("Putin**", 6), ("Put?n", 4), ("*", 1), ("Ukraine-*", 9),
-])
+@pytest.mark.parametrize(
+    ("query", "column"),
+    [
+        ("Fri*dens", 4),
+        ("*dens", 1),
+        ("Putin**", 6),
+        ("Put?n", 4),
+        ("*", 1),
+        ("Ukraine-*", 9),
+    ],
+)
 def test_wildcard_that_is_not_a_trailing_prefix_is_refused(query: str, column: int) -> None:
     err = error(query)
     assert err.column == column and err.hint
@@ -386,8 +419,9 @@ def test_wildcard_inside_quotes_is_refused() -> None:
     assert error('"Friedens* Putin"').column == 10
 
 
-@pytest.mark.parametrize("query", ["Putin NEAR Selenskyj", "Putin NEAR/ Selenskyj",
-                                   "Putin NEAR/x Selenskyj"])
+@pytest.mark.parametrize(
+    "query", ["Putin NEAR Selenskyj", "Putin NEAR/ Selenskyj", "Putin NEAR/x Selenskyj"]
+)
 def test_near_without_a_number_is_refused(query: str) -> None:
     err = error(query)
     assert err.column == 7 and "NEAR without a number" in str(err) and "NEAR/10" in err.hint
@@ -425,19 +459,37 @@ def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
 
 # --- properties ---------------------------------------------------------------------------
 
-_WORDS = st.sampled_from(["Putin", "Selenskyj", "Übergabe", "Straße", "and", "ANDROID", "x",
-                          "10:30", "Ukraine-Konflikt", "Erdoğan", "near", "NEARLY"])
+_WORDS = st.sampled_from(
+    [
+        "Putin",
+        "Selenskyj",
+        "Übergabe",
+        "Straße",
+        "and",
+        "ANDROID",
+        "x",
+        "10:30",
+        "Ukraine-Konflikt",
+        "Erdoğan",
+        "near",
+        "NEARLY",
+    ]
+)
 _SIMPLE = st.from_regex(r"[A-Za-zÄÖÜäöüßğ]([A-Za-z0-9äöüß-]{0,6}[a-z0-9])?", fullmatch=True).filter(
-    lambda w: w not in {"AND", "OR", "NOT", "NEAR"})
+    lambda w: w not in {"AND", "OR", "NOT", "NEAR"}
+)
 _WORD = st.one_of(_WORDS, _SIMPLE, _SIMPLE.map(lambda w: w + "*"))
 _SINGLE = st.from_regex(r"[A-Za-zäöü]{1,6}", fullmatch=True).filter(
-    lambda w: w not in {"AND", "OR", "NOT", "NEAR"})
+    lambda w: w not in {"AND", "OR", "NOT", "NEAR"}
+)
 _PHRASE = st.lists(_WORDS | _SINGLE, min_size=1, max_size=3).map(lambda w: '"' + " ".join(w) + '"')
 _PROXIMITY = st.one_of(
     st.tuples(st.lists(_SINGLE, min_size=2, max_size=3), st.integers(0, 20)).map(
-        lambda p: '"' + " ".join(p[0]) + f'"~{p[1]}'),
+        lambda p: '"' + " ".join(p[0]) + f'"~{p[1]}'
+    ),
     st.tuples(_SINGLE, st.integers(0, 20), _SINGLE.map(lambda w: w + "*")).map(
-        lambda p: f"{p[0]} NEAR/{p[1]} {p[2]}"),
+        lambda p: f"{p[0]} NEAR/{p[1]} {p[2]}"
+    ),
 )
 _META = st.tuples(st.sampled_from(["topic", "lang", "source", "feed", "tag"]), _SINGLE | _PHRASE)
 _LEAF = st.one_of(_WORD, _PHRASE, _PROXIMITY, _META.map(lambda m: f"{m[0]}:{m[1]}"))
@@ -446,17 +498,30 @@ _LEAF = st.one_of(_WORD, _PHRASE, _PROXIMITY, _META.map(lambda m: f"{m[0]}:{m[1]
 def _combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     pairs = st.tuples(inner, inner)
     return st.one_of(
-        pairs.map(lambda p: f"{p[0]} AND {p[1]}"), pairs.map(lambda p: f"{p[0]} OR {p[1]}"),
-        pairs.map(lambda p: f"{p[0]} {p[1]}"), inner.map(lambda q: f"({q})"),
-        inner.map(lambda q: f"NOT {q}"), inner.map(lambda q: f"-({q})"),
-        inner.map(lambda q: f"title:({q})"), inner.map(lambda q: f"text:({q})"),
+        pairs.map(lambda p: f"{p[0]} AND {p[1]}"),
+        pairs.map(lambda p: f"{p[0]} OR {p[1]}"),
+        pairs.map(lambda p: f"{p[0]} {p[1]}"),
+        inner.map(lambda q: f"({q})"),
+        inner.map(lambda q: f"NOT {q}"),
+        inner.map(lambda q: f"-({q})"),
+        inner.map(lambda q: f"title:({q})"),
+        inner.map(lambda q: f"text:({q})"),
     )
 
 
 VALID_QUERIES = st.recursive(_LEAF, _combine, max_leaves=8)
-SAMPLE_QUERIES = [parse_query(q) for q in (
-    "Putin AND Selenskyj", '"Trump und Putin"', "Friedens* NEAR/3 Putin", '"a b c"~2',
-    "title:(Putin OR Trump*) -text:Merz", "source:dpa lang:de topic:ukraine-war", "NOT ü")]
+SAMPLE_QUERIES = [
+    parse_query(q)
+    for q in (
+        "Putin AND Selenskyj",
+        '"Trump und Putin"',
+        "Friedens* NEAR/3 Putin",
+        '"a b c"~2',
+        "title:(Putin OR Trump*) -text:Merz",
+        "source:dpa lang:de topic:ukraine-war",
+        "NOT ü",
+    )
+]
 
 
 @given(VALID_QUERIES)
@@ -468,11 +533,12 @@ def test_parse_str_parse_is_stable(text: str) -> None:
 
 
 @given(st.text(), st.text(), st.sampled_from(SAMPLE_QUERIES))
-def test_match_never_raises_and_spans_slice_the_original(title: str, text: str, query: Query
-                                                          ) -> None:
+def test_match_never_raises_and_spans_slice_the_original(
+    title: str, text: str, query: Query
+) -> None:
     found = match_query(query, prepare_target(MatchTarget(title, text, source=text[:20])))
     for span in found or ():
-        assert (title if span.field == "title" else text)[span.start:span.end] == span.text
+        assert (title if span.field == "title" else text)[span.start : span.end] == span.text
 
 
 @given(st.text())
@@ -485,9 +551,36 @@ def test_fold_is_idempotent_on_every_code_point() -> None:
     assert bad == []
 
 
-_QUERYISH = st.lists(st.sampled_from(
-    ["(", ")", '"', "~", ":", "-", "*", "?", " ", "AND", "OR", "NOT", "NEAR", "NEAR/3", "~2",
-     "title:", "lang:", "foo:", "Putin", "ü", "&", "a", "\n"]), max_size=12).map("".join)
+_QUERYISH = st.lists(
+    st.sampled_from(
+        [
+            "(",
+            ")",
+            '"',
+            "~",
+            ":",
+            "-",
+            "*",
+            "?",
+            " ",
+            "AND",
+            "OR",
+            "NOT",
+            "NEAR",
+            "NEAR/3",
+            "~2",
+            "title:",
+            "lang:",
+            "foo:",
+            "Putin",
+            "ü",
+            "&",
+            "a",
+            "\n",
+        ]
+    ),
+    max_size=12,
+).map("".join)
 
 
 @given(st.one_of(st.text(), _QUERYISH))
