@@ -8,11 +8,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.model import Delivery, Story, StoryCluster
+from monitor.model import Delivery, Story, StoryCluster, TopicMatch
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def topic_record(topic: TopicMatch) -> dict[str, Any]:
+    """A topic with its score and evidence (also the form the store keeps it in)."""
+    return {
+        "id": topic.id,
+        "label": topic.label,
+        "score": round(topic.score, 4),
+        "evidence": [
+            {"term": e.term, "field": e.field, "count": e.count, "weight": e.weight}
+            for e in topic.evidence
+        ],
+    }
 
 
 def story_record(story: Story, cluster: StoryCluster | None) -> dict[str, Any]:
@@ -27,18 +40,7 @@ def story_record(story: Story, cluster: StoryCluster | None) -> dict[str, Any]:
         "author": a.author,
         "language": a.language,
         "language_confidence": a.language_confidence,
-        "topics": [
-            {
-                "id": t.id,
-                "label": t.label,
-                "score": round(t.score, 4),
-                "evidence": [
-                    {"term": e.term, "field": e.field, "count": e.count, "weight": e.weight}
-                    for e in t.evidence
-                ],
-            }
-            for t in story.topics
-        ],
+        "topics": [topic_record(t) for t in story.topics],
         "cluster_id": story.cluster_id,
         "outlets": [
             {"name": o.name, "url": o.url, "story_id": o.story_id}

@@ -28,6 +28,7 @@ from monitor.model import (
     TopicEvidence,
     TopicMatch,
 )
+from monitor.records import topic_record
 
 metadata = sa.MetaData()
 
@@ -121,21 +122,6 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _topics_json(topics: Iterable[TopicMatch]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": t.id,
-            "label": t.label,
-            "score": round(t.score, 4),
-            "evidence": [
-                {"term": e.term, "field": e.field, "count": e.count, "weight": e.weight}
-                for e in t.evidence
-            ],
-        }
-        for t in topics
-    ]
-
-
 def _topics_from_json(rows: list[dict[str, Any]]) -> tuple[TopicMatch, ...]:
     return tuple(
         TopicMatch(
@@ -150,12 +136,6 @@ def _topics_from_json(rows: list[dict[str, Any]]) -> tuple[TopicMatch, ...]:
 
 def _spans_json(spans: Iterable[MatchSpan]) -> list[dict[str, Any]]:
     return [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in spans]
-
-
-def story_exists(engine: Engine, story_id: str) -> bool:
-    with engine.connect() as conn:
-        found = conn.execute(sa.select(stories.c.id).where(stories.c.id == story_id)).first()
-    return found is not None
 
 
 def save_story(engine: Engine, story: Story) -> bool:
@@ -176,7 +156,7 @@ def save_story(engine: Engine, story: Story) -> bool:
         "language": a.language,
         "language_confidence": a.language_confidence,
         "sources": dict(a.sources),
-        "topics": _topics_json(story.topics),
+        "topics": [topic_record(t) for t in story.topics],
         "cluster_id": story.cluster_id,
         "fetched_at": _utc(story.fetched_at),
     }

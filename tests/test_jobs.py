@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from monitor import store
 from monitor.config import Config, load_config
 from monitor.demo.mailbox import Mailbox
-from monitor.model import AlertHit, Article, DeliveryState, Story
+from monitor.model import AlertHit, Article, DeliveryState, FeedItem, Story
 from monitor.queues import QueueName, RedisHandle, queue
 from monitor.scheduler import requeue_undelivered
 from tests.support import ROOT, WIRE_TITLE, free_port, seed_story
@@ -61,17 +61,18 @@ def mailbox(tmp_path: Path, smtp_port: int) -> Iterator[Mailbox]:
     box.stop()
 
 
-def recorded_alert(engine: Engine) -> int:
-    """The state right after an article job recorded an alert, before anything was sent."""
+def wire_article() -> Article:
     title, body = seed_story()
     url = "http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html"
-    article = Article(
-        url, url, url, "rundblick", "Rundblick", title, body, NOW, "dpa", None, "de", 0.99
-    )
+    return Article(url, url, url, "rundblick", "Rundblick", title, body, NOW, "dpa", None, "de", 1)
+
+
+def recorded_alert(engine: Engine) -> int:
+    """The state right after an article job recorded an alert, before anything was sent."""
+    article = wire_article()
     store.save_story(engine, Story(article, (), article.id, NOW))
-    delivery = store.record_delivery(
-        engine, AlertHit("putin-selenskyj", article.id, article.id), "demo-mailbox", NOW
-    )
+    hit = AlertHit("putin-selenskyj", article.id, article.id)
+    delivery = store.record_delivery(engine, hit, "demo-mailbox", NOW)
     assert delivery is not None
     return delivery.id
 
@@ -105,6 +106,20 @@ def test_alert_recorded_before_a_crash_is_sent_once_after_restart(
     delivery = store.get_delivery(engine, delivery_id)
     assert delivery is not None and delivery.state is DeliveryState.SENT
     assert requeue_undelivered(redis_server.client, engine) == 0
+
+
+def test_article_stored_before_a_crash_still_records_its_alert_on_retry(
+    config: Config, engine: Engine, redis_server: RedisHandle
+) -> None:
+    article = wire_article()
+    store.save_story(engine, Story(article, (), article.id, NOW))  # the crash came right after this
+    item = FeedItem("rundblick", "Rundblick", article.url, article.url, title=article.title)
+    assert jobs.process_article(item) == "duplicate"
+    (delivery,) = store.list_deliveries(engine)
+    assert (delivery.rule_id, delivery.cluster_id) == ("putin-selenskyj", article.id)
+    assert queue(QueueName.NOTIFY, redis_server.client).job_ids == [f"notify-{delivery.id}-0"]
+    assert jobs.process_article(item) == "duplicate"  # and a second retry adds nothing
+    assert len(store.list_deliveries(engine)) == 1
 
 
 def test_smtp_down_then_up_delivers_exactly_once(

@@ -148,8 +148,10 @@ def process_article(item: FeedItem) -> str:
     """Fetch, extract, classify, cluster and store one article; record the alerts it fires."""
     rt = runtime()
     story_id = stable_id(item.canonical_url)
-    if store.story_exists(rt.engine, story_id):
+    stored = store.get_story(rt.engine, story_id)
+    if stored is not None:
         log.info("article.duplicate", url=item.canonical_url, story=story_id)
+        _record_alerts(rt, stored)  # idempotent; completes a run that crashed after storing
         return "duplicate"
     settings = rt.config.settings.fetch
     try:
