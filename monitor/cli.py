@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor import store
+from monitor.cli_feeds import feeds_app
 from monitor.config import Config, default_config_dir, default_data_dir, load_config
 from monitor.errors import ConfigError
 from monitor.feed_state import load_feed_state
@@ -32,6 +33,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
+app.add_typer(feeds_app, name="feeds", help="Feeds: add, list, remove, import, export, health.")
 out = Console()
 err = Console(stderr=True)
 
@@ -183,12 +185,15 @@ def worker(
 def scheduler(ctx: typer.Context) -> None:
     """Run the scheduler alone: enqueue poll jobs as feeds fall due.
 
+    Run two for high availability: one leads (a lock in Redis), the other takes over
+    within seconds if the leader stops.
+
     Example: REDIS_URL=redis://queue:6379/0 wirewatch scheduler
     """
     import signal
     import threading
 
-    from monitor.scheduler import requeue_undelivered, start_scheduler
+    from monitor.scheduler import FeedScheduler, requeue_undelivered
 
     c: Context = ctx.obj
     config = c.config()
@@ -199,9 +204,10 @@ def scheduler(ctx: typer.Context) -> None:
     try:
         engine = c.engine(config)
         requeue_undelivered(handle.client, engine)
-        running = start_scheduler(handle.client, config.feeds, engine)
+        running = FeedScheduler(handle.client, engine, config)
+        running.start()
         stop.wait()
-        running.shutdown(wait=False)
+        running.stop()
     finally:
         handle.close()
 

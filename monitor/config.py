@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.errors import ConfigError, ConfigIssue, RuleError
 from monitor.model import AlertRule, Feed
+from monitor.polling import PollPolicy
 from monitor.taxonomy import TaxonomySpec
 
 CONFIG_FILES = ("wirewatch.yaml", "feeds.yaml", "topics.yaml", "alerts.yaml", "channels.yaml")
@@ -38,6 +40,21 @@ class FetchSettings(_Strict):
     max_page_bytes: int = Field(5_000_000, gt=0)
     max_feed_bytes: int = Field(10_000_000, gt=0)
     max_redirects: int = Field(5, ge=0)
+    per_host_concurrency: int = Field(4, ge=1)
+    """Requests in flight to one host, across every poller and worker sharing this Redis."""
+    per_host_delay: float = Field(0.25, ge=0)
+    """Seconds between the starts of two requests to one host."""
+
+
+class PollingSettings(_Strict):
+    min_interval: int = Field(60, ge=1)
+    max_interval: int = Field(6 * 3600, ge=1)
+    dead_after_days: float = Field(3, gt=0)
+    dead_interval: int = Field(24 * 3600, ge=1)
+    batch_size: int = Field(200, ge=1, le=10000)
+    """Feeds per poll job, polled concurrently."""
+    concurrency: int = Field(100, ge=1, le=2000)
+    """Requests in flight per poll job."""
 
 
 class DemoSettings(_Strict):
@@ -67,9 +84,20 @@ class Settings(_Strict):
     default_interval: int = Field(300, ge=10)
     seen_retention_days: int = Field(30, ge=1)
     fetch: FetchSettings = FetchSettings()
+    polling: PollingSettings = PollingSettings()
     demo: DemoSettings = DemoSettings()
     cluster: ClusterSettings = ClusterSettings()
     notify: NotifySettings = NotifySettings()
+
+    def poll_policy(self) -> PollPolicy:
+        p = self.polling
+        return PollPolicy(
+            min_interval=p.min_interval,
+            max_interval=p.max_interval,
+            first_interval=self.default_interval,
+            dead_after=timedelta(days=p.dead_after_days),
+            dead_interval=p.dead_interval,
+        )
 
 
 class FeedSpec(_Strict):
@@ -171,7 +199,7 @@ def load_config(directory: Path | None = None) -> Config:
             id=spec.id,
             url=spec.url,
             outlet=spec.outlet or spec.id,
-            interval_seconds=spec.interval or settings.default_interval,
+            interval_seconds=spec.interval,
             tags=spec.tags,
         )
         for spec in feeds_file.feeds

@@ -62,10 +62,19 @@ class FetchError(WirewatchError):
 
     reason = "fetch"
 
-    def __init__(self, message: str, *, reason: str, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        url: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, reason=reason)
         self.url = url
         self.status = status
+        self.retry_after = retry_after
 
 
 class ParseError(WirewatchError):

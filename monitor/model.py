@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 
 def stable_id(text: str) -> str:
@@ -24,30 +24,46 @@ class Feed:
     id: str
     url: str
     outlet: str
-    interval_seconds: int = 300
+    interval_seconds: int | None = None
+    """A fixed polling interval; None adapts it to how often the feed publishes."""
     tags: tuple[str, ...] = ()
+
+
+class FeedStatus(enum.StrEnum):
+    NEW = "new"
+    """Never polled."""
+    OK = "ok"
+    FAILING = "failing"
+    """The last poll failed; retried with backoff."""
+    DEAD = "dead"
+    """Failing for longer than the dead-after period: polled rarely, never dropped."""
 
 
 @dataclass(frozen=True)
 class FeedState:
-    """What the poller remembers about a feed between polls."""
+    """What the poller remembers about a feed between polls (see ``monitor.polling``)."""
 
     feed_id: str
+    status: FeedStatus = FeedStatus.NEW
     etag: str | None = None
     last_modified: str | None = None
     last_polled: datetime | None = None
     last_success: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
+    """The precise reason of the last failure, or the problem the last success recovered from."""
+    last_error_reason: str | None = None
+    """Its stable key: dns, connect, timeout, tls, http_status, not_a_feed, malformed, empty …"""
     consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    interval_seconds: int | None = None
+    """The current polling interval (adaptive, or the feed's fixed interval)."""
+    next_poll: datetime | None = None
+    items_per_day: float = 0.0
     items_seen: int = 0
-
-    def next_poll(self, interval_seconds: int) -> datetime | None:
-        """When this feed is next due: its interval, doubled per consecutive failure (max 64x)."""
-        if self.last_polled is None:
-            return None
-        factor = 2 ** min(self.consecutive_failures, 6)
-        return self.last_polled + timedelta(seconds=interval_seconds * factor)
+    moved_to: str | None = None
+    """Where the feed permanently redirects (301/308); adopted after repeated polls."""
+    moved_count: int = 0
 
 
 @dataclass(frozen=True)

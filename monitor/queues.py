@@ -33,7 +33,7 @@ class QueueName(enum.StrEnum):
 # Workers listen in this order: deliver what is ready before fetching more.
 WORKER_QUEUES: tuple[QueueName, ...] = (QueueName.NOTIFY, QueueName.ARTICLES, QueueName.POLL)
 
-POLL_JOB = "workers.jobs.poll_feed"
+POLL_JOB = "workers.jobs.poll_feeds"
 ARTICLE_JOB = "workers.jobs.process_article"
 NOTIFY_JOB = "workers.jobs.send_notification"
 
@@ -79,9 +79,9 @@ def queue(name: QueueName, connection: redis.Redis) -> Queue:
     return Queue(str(name), connection=connection)
 
 
-def poll_job_id(feed_id: str, slot: str) -> str:
-    """One poll job per feed per interval slot (or explicit run), whoever enqueues it."""
-    return f"poll-{feed_id}-{slot}"
+def poll_job_id(batch: str, slot: str) -> str:
+    """A poll job's id: which feeds (a digest of their ids) and when they were claimed."""
+    return f"poll-{batch}-{slot}"
 
 
 def article_job_id(canonical_url: str) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from monitor.config import Config
 from monitor.logs import get_logger
 from monitor.queues import QueueName, RedisHandle, connect_redis, queue
-from monitor.scheduler import enqueue_all_polls, requeue_undelivered, start_scheduler
+from monitor.scheduler import FeedScheduler, poll_all_now, requeue_undelivered
 from monitor.store import database_url, open_store
 
 log = get_logger("wirewatch.run")
@@ -97,7 +97,7 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
             requeue_undelivered(handle.client, engine)
             command = worker_command(config, data_dir, handle.url, log_format, burst=once)
             if once:
-                enqueue_all_polls(handle.client, config.feeds, datetime.now(UTC))
+                poll_all_now(handle.client, engine, config, datetime.now(UTC))
                 _run_burst(command, config.settings.workers)
             else:
                 _run_daemon(command, config, handle, engine)
@@ -149,7 +149,8 @@ def _run_daemon(
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = start_scheduler(handle.client, config.feeds, engine)
+    scheduler = FeedScheduler(handle.client, engine, config)
+    scheduler.start()
     processes = [_spawn(command) for _ in range(config.settings.workers)]
     try:
         while not stop.wait(1.0):
@@ -159,7 +160,7 @@ def _run_daemon(
                     processes[i] = _spawn(command)
     finally:
         log.info("monitor.stopping", reason=received[0] if received else "exit")
-        scheduler.shutdown(wait=False)
+        scheduler.stop()
         _stop(processes)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,12 +1,15 @@
-"""Which feeds are due: APScheduler ticks per feed and enqueues RQ poll jobs.
+"""Which feeds are due: a tick claims them from Redis and enqueues poll jobs in batches.
 
-A poll job's id is the feed and its interval slot (``poll-<feed>-<slot>``), claimed in
-Redis, so that however many schedulers tick, a feed is polled once per slot.
+Every feed sits in the due set (``monitor.feed_state``) at its next poll time, which the
+poll job sets from ``monitor.polling``. APScheduler ticks every few seconds; on each tick
+the scheduler holding the leader lock claims the due feeds (leasing them, so a lost poll
+job only delays them) and enqueues them as batches. Several schedulers may run: one leads,
+another takes over within ``LEADER_TTL`` seconds if the leader dies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -15,10 +18,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor import store
+from monitor import feed_registry, store
+from monitor.config import Config
+from monitor.feed_state import DUE_KEY, claim_due, schedule_new_feeds, unschedule_feeds
 from monitor.logs import get_logger
-from monitor.model import DeliveryState, Feed
+from monitor.model import DeliveryState, Feed, stable_id
 from monitor.queues import (
+    KEY_PREFIX,
     NOTIFY_JOB,
     NOTIFY_RETRY,
     POLL_JOB,
@@ -31,38 +37,93 @@ from monitor.queues import (
 
 log = get_logger("wirewatch.scheduler")
 
+LEADER_KEY = f"{KEY_PREFIX}scheduler:leader"
+LEADER_TTL = 10
+TICK_SECONDS = 2
+SYNC_SECONDS = 60
+LEASE = timedelta(minutes=15)
+"""A claimed feed whose poll job was lost becomes due again after this long."""
+MAX_CLAIM = 100_000
 
-def poll_slot(now: datetime, interval_seconds: int) -> int:
-    return int(now.timestamp()) // interval_seconds
+# Take the lock if free, or extend it if ours: 1 when we lead, 0 otherwise.
+_LEAD = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
+_RESIGN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
-def enqueue_poll(
-    connection: redis.Redis, feed: Feed, now: datetime, *, run: str | None = None
-) -> bool:
-    """Enqueue this slot's poll of ``feed``; False if this slot's poll was already enqueued.
+def hold_leadership(connection: redis.Redis, token: str, ttl_seconds: float = LEADER_TTL) -> bool:
+    script = connection.register_script(_LEAD)
+    return bool(script(keys=[LEADER_KEY], args=[token, int(ttl_seconds * 1000)]))
 
-    ``run`` names an explicit run (``wirewatch run --once``) that polls whatever the slot.
-    """
-    job_id = poll_job_id(feed.id, run or str(poll_slot(now, feed.interval_seconds)))
-    queued = enqueue_claimed(
-        connection,
-        QueueName.POLL,
-        POLL_JOB,
-        (feed.id,),
-        job_id=job_id,
-        claim=claim_key(job_id),
-        claim_ttl=timedelta(seconds=feed.interval_seconds * 2),
-        job_timeout=max(60, feed.interval_seconds),
+
+def sync_feeds(
+    connection: redis.Redis, engine: Engine, config: Config, now: datetime
+) -> dict[str, Feed]:
+    """Bring the registry in line with the config, and the due set in line with the registry."""
+    feed_registry.sync_config_feeds(engine, config.feeds, now)
+    feeds = {feed.id: feed for feed in feed_registry.list_feeds(engine)}
+    added = schedule_new_feeds(connection, feeds, now)
+    removed = unschedule_feeds(connection, feeds)
+    if added or removed:
+        log.info("feeds.synced", feeds=len(feeds), added=added, removed=removed)
+    return feeds
+
+
+def dispatch_due(
+    connection: redis.Redis,
+    feeds: dict[str, Feed],
+    now: datetime,
+    batch_size: int,
+    job_timeout: int,
+) -> int:
+    """Claim the feeds due by ``now`` and enqueue them as poll jobs of ``batch_size`` feeds."""
+    claimed = claim_due(connection, now, MAX_CLAIM, now + LEASE)
+    unknown = [feed_id for feed_id in claimed if feed_id not in feeds]
+    if unknown:
+        connection.zrem(DUE_KEY, *unknown)
+    due = [feeds[feed_id] for feed_id in claimed if feed_id in feeds]
+    for start in range(0, len(due), batch_size):
+        batch = due[start : start + batch_size]
+        job_id = poll_job_id(stable_id(",".join(f.id for f in batch)), str(int(now.timestamp())))
+        enqueue_claimed(
+            connection,
+            QueueName.POLL,
+            POLL_JOB,
+            (batch,),
+            job_id=job_id,
+            claim=claim_key(job_id),
+            claim_ttl=LEASE,
+            job_timeout=job_timeout,
+        )
+    if due:
+        log.debug("feeds.dispatched", feeds=len(due), jobs=-(-len(due) // batch_size))
+    return len(due)
+
+
+def poll_job_timeout(config: Config) -> int:
+    """Long enough for a batch at the configured concurrency, each fetch at its timeout."""
+    polling = config.settings.polling
+    rounds = -(-polling.batch_size // polling.concurrency)
+    return int(rounds * config.settings.fetch.total_timeout * 2 + 60)
+
+
+def poll_all_now(connection: redis.Redis, engine: Engine, config: Config, now: datetime) -> int:
+    """Make every feed due now and dispatch them all (``wirewatch run --once``)."""
+    feeds = sync_feeds(connection, engine, config, now)
+    ids = list(feeds)
+    for start in range(0, len(ids), 5000):
+        connection.zadd(
+            DUE_KEY, {feed_id: now.timestamp() for feed_id in ids[start : start + 5000]}
+        )
+    return dispatch_due(
+        connection, feeds, now, config.settings.polling.batch_size, poll_job_timeout(config)
     )
-    if queued:
-        log.debug("feed.due", feed=feed.id, job=job_id)
-    return queued
-
-
-def enqueue_all_polls(connection: redis.Redis, feeds: Iterable[Feed], now: datetime) -> int:
-    """Poll every feed now, once: an explicit run, outside the scheduler's slots."""
-    run = f"run{int(now.timestamp() * 1000)}"
-    return sum(enqueue_poll(connection, feed, now, run=run) for feed in feeds)
 
 
 def requeue_undelivered(
@@ -94,47 +155,72 @@ def requeue_undelivered(
     return count
 
 
-def start_scheduler(
-    connection: redis.Redis, feeds: Iterable[Feed], engine: Engine
-) -> BackgroundScheduler:
-    """A running scheduler: one interval job per feed, each due at once, and a periodic sweep
-    that re-enqueues alerts whose notify job was lost."""
-    scheduler = BackgroundScheduler(timezone=UTC)
-    now = datetime.now(UTC)
-    scheduler.add_job(
-        _sweep,
-        IntervalTrigger(seconds=UNDELIVERED_SWEEP_SECONDS, timezone=UTC),
-        args=(connection, engine),
-        id="undelivered-sweep",
-        max_instances=1,
-        coalesce=True,
-    )
-    for feed in feeds:
-        scheduler.add_job(
-            _tick,
-            IntervalTrigger(seconds=feed.interval_seconds, timezone=UTC),
-            args=(connection, feed),
-            id=f"poll-{feed.id}",
-            next_run_time=now,
+class FeedScheduler:
+    """The scheduler role: ticks while it holds the leader lock, idles while another does."""
+
+    def __init__(self, connection: redis.Redis, engine: Engine, config: Config) -> None:
+        self.connection, self.engine, self.config = connection, engine, config
+        self.token = uuid.uuid4().hex
+        self.leading = False
+        self._feeds: dict[str, Feed] = {}
+        self._synced: datetime | None = None
+        self._aps = BackgroundScheduler(timezone=UTC)
+
+    def tick(self, now: datetime | None = None) -> int:
+        """One scheduling step; returns how many feeds it dispatched."""
+        now = now or datetime.now(UTC)
+        try:
+            leading = hold_leadership(self.connection, self.token)
+            if leading != self.leading:
+                log.info(
+                    "scheduler.leader" if leading else "scheduler.standby", token=self.token[:8]
+                )
+                self.leading, self._synced = leading, None
+            if not leading:
+                return 0
+            if self._synced is None or now - self._synced >= timedelta(seconds=SYNC_SECONDS):
+                self._feeds = sync_feeds(self.connection, self.engine, self.config, now)
+                self._synced = now
+            return dispatch_due(
+                self.connection,
+                self._feeds,
+                now,
+                self.config.settings.polling.batch_size,
+                poll_job_timeout(self.config),
+            )
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            log.error("scheduler.tick_failed", error=str(exc))
+            return 0
+
+    def sweep(self) -> None:
+        if not self.leading:
+            return
+        try:
+            requeue_undelivered(
+                self.connection, self.engine, min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS)
+            )
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            log.error("scheduler.sweep_failed", error=str(exc))
+
+    def start(self) -> None:
+        self._aps.add_job(
+            self.tick,
+            IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),
+            id="tick",
+            next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=feed.interval_seconds,
         )
-    scheduler.start()
-    return scheduler
-
-
-def _sweep(connection: redis.Redis, engine: Engine) -> None:
-    try:
-        requeue_undelivered(
-            connection, engine, min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS)
+        self._aps.add_job(
+            self.sweep,
+            IntervalTrigger(seconds=UNDELIVERED_SWEEP_SECONDS, timezone=UTC),
+            id="undelivered-sweep",
+            max_instances=1,
+            coalesce=True,
         )
-    except (redis.RedisError, SQLAlchemyError) as exc:
-        log.error("scheduler.sweep_failed", error=str(exc))
+        self._aps.start()
 
-
-def _tick(connection: redis.Redis, feed: Feed) -> None:
-    try:
-        enqueue_poll(connection, feed, datetime.now(UTC))
-    except redis.RedisError as exc:
-        log.error("scheduler.redis_error", feed=feed.id, error=str(exc))
+    def stop(self) -> None:
+        self._aps.shutdown(wait=False)
+        # Resign, so that a standby takes over at once rather than after the lock expires.
+        self.connection.register_script(_RESIGN)(keys=[LEADER_KEY], args=[self.token])

@@ -2,32 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 
-import httpx
 import pytest
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from tests.support import LoopbackServer, Reply, free_port
-from workers.fetch import FetchResult, fetch, make_client
+from workers.fetch import FetchResult, fetch, make_client, parse_retry_after
 
 SETTINGS = FetchSettings(connect_timeout=2, read_timeout=1, total_timeout=3)
 
 
 def get(
-    url: str, *, max_bytes: int = 100_000, etag: str | None = None, last_modified: str | None = None
+    url: str,
+    *,
+    max_bytes: int = 100_000,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    settings: FetchSettings = SETTINGS,
 ) -> FetchResult:
-    with make_client(SETTINGS) as client:
-        return fetch(
-            client,
-            url,
-            max_bytes=max_bytes,
-            total_timeout=SETTINGS.total_timeout,
-            etag=etag,
-            last_modified=last_modified,
-        )
+    async def one() -> FetchResult:
+        async with make_client(settings) as client:
+            return await fetch(
+                client,
+                url,
+                max_bytes=max_bytes,
+                total_timeout=settings.total_timeout,
+                etag=etag,
+                last_modified=last_modified,
+            )
+
+    return asyncio.run(one())
 
 
 def test_ok_response_returns_body_and_validators(http_server: LoopbackServer) -> None:
@@ -106,7 +115,52 @@ def test_endless_redirects_are_reported(http_server: LoopbackServer) -> None:
 
 def test_client_sends_the_configured_user_agent(http_server: LoopbackServer) -> None:
     url = http_server.serve("/ua", Reply(200, b"ok"))
-    with make_client(FetchSettings(user_agent="wirewatch-test/1")) as client:
-        fetch(client, url, max_bytes=100, total_timeout=5)
+    get(url, settings=FetchSettings(user_agent="wirewatch-test/1"))
     assert http_server.requests[-1][1]["User-Agent"] == "wirewatch-test/1"
-    assert isinstance(client, httpx.Client)
+
+
+def test_429_carries_the_retry_after_seconds(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/busy", Reply(429, b"slow down", {"Retry-After": "120"}))
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert (caught.value.status, caught.value.retry_after) == (429, 120.0)
+    assert "Retry-After: 120 s" in str(caught.value)
+
+
+def test_retry_after_as_http_date_is_seconds_from_now() -> None:
+    now = datetime(2025, 8, 15, 20, 0, tzinfo=UTC)
+    assert parse_retry_after("Fri, 15 Aug 2025 20:05:00 GMT", now) == 300.0
+    assert parse_retry_after("soon", now) is None
+
+
+def test_permanent_redirect_reports_where_the_feed_moved(http_server: LoopbackServer) -> None:
+    http_server.serve("/new", Reply(200, b"<rss/>"))
+    old = http_server.serve("/old", Reply(301, b"", {"Location": "/new"}))
+    assert get(old).moved_to == f"{http_server.base_url}/new"
+
+
+def test_temporary_redirect_is_not_a_move(http_server: LoopbackServer) -> None:
+    http_server.serve("/new", Reply(200, b"<rss/>"))
+    old = http_server.serve("/old", Reply(302, b"", {"Location": "/new"}))
+    assert get(old).moved_to is None
+
+
+def test_slow_loris_body_hits_the_total_timeout(http_server: LoopbackServer) -> None:
+    def trickle(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        try:
+            for _ in range(20):  # a byte every 0.5 s: never idle long enough for the read timeout
+                handler.wfile.write(b"x")
+                handler.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+    url = http_server.serve("/trickle", trickle)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert caught.value.reason == "timeout"
+    assert time.monotonic() - started < SETTINGS.total_timeout + 2

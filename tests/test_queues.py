@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import redis
 
-from monitor.model import Feed
 from monitor.queues import (
     POLL_JOB,
     QueueName,
@@ -16,7 +15,6 @@ from monitor.queues import (
     enqueue_claimed,
     queue,
 )
-from monitor.scheduler import enqueue_poll, poll_slot
 
 
 def test_second_enqueue_with_the_same_claim_is_refused(redis_conn: redis.Redis) -> None:
@@ -68,18 +66,6 @@ def test_racing_enqueuers_create_exactly_one_job(
         t.join()
     assert results.count(True) == 1
     assert queue(QueueName.ARTICLES, redis_conn).count == 1
-
-
-def test_poll_jobs_have_one_deterministic_id_per_feed_and_slot(redis_conn: redis.Redis) -> None:
-    feed = Feed(id="demo", url="http://127.0.0.1/feed.xml", outlet="Demo", interval_seconds=300)
-    now = datetime(2025, 8, 15, 20, 7, tzinfo=UTC)
-    assert enqueue_poll(redis_conn, feed, now)
-    assert not enqueue_poll(
-        redis_conn, feed, now + timedelta(seconds=10)
-    )  # same slot: a second scheduler
-    assert enqueue_poll(redis_conn, feed, now + timedelta(seconds=300))  # next slot
-    slot = poll_slot(now, 300)
-    assert queue(QueueName.POLL, redis_conn).job_ids[:1] == [f"poll-demo-{slot}"]
 
 
 def test_embedded_redis_is_joined_by_a_second_client_on_the_same_data_dir(tmp_path: object) -> None:

@@ -57,6 +57,7 @@ def extract_article(html: bytes | str, item: FeedItem, *, final_url: str) -> Art
         raise ExtractError(f"no story text on {final_url} and no summary in the feed")
 
     title = _pick("title", document.title if document is not None else None, item.title, sources)
+    text = _without_headline(text, title)
     author = _pick(
         "author", document.author if document is not None else None, item.author, sources
     )
@@ -78,6 +79,14 @@ def extract_article(html: bytes | str, item: FeedItem, *, final_url: str) -> Art
         language_confidence=confidence,
         sources=tuple(sorted(sources.items())),
     )
+
+
+def _without_headline(text: str, title: str | None) -> str:
+    """Some templates repeat the headline as the body's first line: the story starts after it."""
+    first, _, rest = text.partition("\n")
+    if title and rest.strip() and " ".join(first.split()) == " ".join(title.split()):
+        return rest.lstrip("\n")
+    return text
 
 
 def _pick(field: str, page: str | None, feed: str | None, sources: dict[str, str]) -> str | None:

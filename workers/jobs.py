@@ -1,6 +1,7 @@
 """The RQ jobs: thin functions that do the I/O and call the pure steps.
 
-    poll_feed(feed_id)           conditional GET → parse → canonical URLs → claim → article jobs
+    poll_feeds(feeds)            a batch, concurrently: conditional GET → parse → canonical URLs →
+                                 claim in Redis → one article job per new URL → next poll time
     process_article(item)        fetch → extract → classify → cluster → store → rules → outbox
     send_notification(delivery)  render → Apprise; record-then-send, retry with backoff, dead letter
 
@@ -9,19 +10,32 @@ Each job is idempotent: re-running it after a crash changes nothing that already
 
 from __future__ import annotations
 
+import asyncio
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from rq import Retry
 
 from monitor import store
-from monitor.errors import DeliveryError, ExtractError, FetchError, ParseError
-from monitor.feed_state import load_feed_state, save_feed_state
+from monitor.errors import DeliveryError, ExtractError, FetchError
+from monitor.feed_state import load_feed_states, save_feed_states
 from monitor.logs import get_logger
-from monitor.model import AlertHit, Delivery, DeliveryState, FeedItem, Story, stable_id
+from monitor.model import (
+    AlertHit,
+    Delivery,
+    DeliveryState,
+    Feed,
+    FeedItem,
+    FeedState,
+    Story,
+    stable_id,
+)
 from monitor.notify import deliver, render_alert
+from monitor.polling import PollOutcome, effective_url, next_state
 from monitor.queues import (
     ARTICLE_JOB,
+    KEY_PREFIX,
     NOTIFY_JOB,
     NOTIFY_RETRY,
     QueueName,
@@ -35,15 +49,12 @@ from monitor.queues import (
 from monitor.rules import MatchTarget, match_query, prepare_target
 from workers.classify import classify_article
 from workers.extract import extract_article
-from workers.feeds import parse_feed
-from workers.fetch import fetch, make_client
+from workers.fetch import fetch_page
+from workers.poll import poll_batch
 from workers.runtime import Runtime, runtime
 
 log = get_logger("wirewatch.jobs")
 
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 # Transient page failures (timeouts, 5xx) are retried by RQ after these delays, in seconds.
 ARTICLE_RETRY = Retry(max=3, interval=[30, 120, 600])
@@ -53,58 +64,54 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def poll_feed(feed_id: str) -> int:
-    """Poll one feed; enqueue one article job per URL never seen before. Returns that count."""
-    rt = runtime()
-    feed = rt.config.feed(feed_id)
-    settings = rt.config.settings
-    state = load_feed_state(rt.connection, feed_id)
-    now = _now()
-    try:
-        with make_client(settings.fetch) as client:
-            response = fetch(
-                client,
-                feed.url,
-                max_bytes=settings.fetch.max_feed_bytes,
-                total_timeout=settings.fetch.total_timeout,
-                etag=state.etag,
-                last_modified=state.last_modified,
-                accept=FEED_ACCEPT,
-            )
-        if response.not_modified:
-            save_feed_state(
-                rt.connection,
-                replace(
-                    state,
-                    last_polled=now,
-                    last_success=now,
-                    last_status=304,
-                    last_error=None,
-                    consecutive_failures=0,
-                ),
-            )
-            log.info("feed.not_modified", feed=feed_id)
-            return 0
-        parsed = parse_feed(
-            response.body, feed, content_type=response.content_type, url=response.final_url
-        )
-    except (FetchError, ParseError) as exc:
-        save_feed_state(
-            rt.connection,
-            replace(
-                state,
-                last_polled=now,
-                last_error=f"{exc.reason}: {exc}",
-                last_status=getattr(exc, "status", None),
-                consecutive_failures=state.consecutive_failures + 1,
-            ),
-        )
-        log.warning("feed.failed", feed=feed_id, reason=exc.reason, error=str(exc))
-        return 0
+def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
+    """Poll a batch of feeds concurrently; enqueue one article job per item never seen before.
 
-    retention = timedelta(days=settings.seen_retention_days)
+    Returns counts: feeds polled, not modified, failed, and new articles queued.
+    """
+    rt = runtime()
+    settings = rt.config.settings
+    policy = settings.poll_policy()
+    states = load_feed_states(rt.connection, [f.id for f in feeds])
+    batch = [(f, s, effective_url(f, s, policy)) for f, s in zip(feeds, states, strict=True)]
+    polls = asyncio.run(
+        poll_batch(
+            batch, settings.fetch, concurrency=settings.polling.concurrency, redis_url=rt.redis_url
+        )
+    )
+    counts = {"feeds": len(feeds), "not_modified": 0, "failed": 0, "new": 0}
+    updated = []
+    for poll, state in zip(polls, states, strict=True):
+        new = _enqueue_new_items(rt, poll.items)
+        outcome = replace(poll.outcome, new_items=new)
+        after = next_state(state, poll.feed, outcome, _now(), policy, random.random())
+        updated.append(after)
+        counts["new"] += new
+        _log_poll(poll.feed, outcome, after, len(poll.items))
+        if outcome.failed:
+            counts["failed"] += 1
+        elif outcome.http_status == 304:
+            counts["not_modified"] += 1
+    save_feed_states(
+        rt.connection, updated
+    )  # after the article jobs: a crash re-polls, never loses
+    return counts
+
+
+def _enqueue_new_items(rt: Runtime, items: tuple[FeedItem, ...]) -> int:
+    """Claim and enqueue the items not seen before (by canonical URL, or by feed entry id)."""
+    if not items:
+        return 0
+    keys = [(seen_key(i.canonical_url), _entry_key(i)) for i in items]
+    with rt.connection.pipeline(transaction=False) as pipe:
+        for url_key, entry_key in keys:
+            pipe.exists(url_key, *([entry_key] if entry_key else []))
+        seen = pipe.execute()
+    retention = timedelta(days=rt.config.settings.seen_retention_days)
     new = 0
-    for item in parsed.items:
+    for item, (url_key, entry_key), known in zip(items, keys, seen, strict=True):
+        if known:
+            continue
         job_id = article_job_id(item.canonical_url)
         if enqueue_claimed(
             rt.connection,
@@ -112,36 +119,50 @@ def poll_feed(feed_id: str) -> int:
             ARTICLE_JOB,
             (item,),
             job_id=job_id,
-            claim=seen_key(item.canonical_url),
+            claim=url_key,
             claim_ttl=retention,
-            claim_value=feed_id,
+            claim_value=item.feed_id,
             retry=ARTICLE_RETRY,
         ):
             new += 1
-            log.info("article.queued", feed=feed_id, url=item.canonical_url)
-    save_feed_state(
-        rt.connection,
-        replace(
-            state,
-            etag=response.etag,
-            last_modified=response.last_modified,
-            last_polled=now,
-            last_success=now,
-            last_status=response.status,
-            last_error=parsed.problem,
-            consecutive_failures=0,
-            items_seen=state.items_seen + new,
-        ),
-    )
-    log.info(
-        "feed.polled",
-        feed=feed_id,
-        items=len(parsed.items),
-        new=new,
-        skipped=parsed.skipped,
-        problem=parsed.problem,
-    )
+            if entry_key:
+                rt.connection.set(entry_key, item.canonical_url, ex=retention)
+            log.info("article.queued", feed=item.feed_id, url=item.canonical_url)
     return new
+
+
+def _entry_key(item: FeedItem) -> str | None:
+    """A feed's own entry id: the same entry under a changed URL is not a new article."""
+    if not item.entry_id:
+        return None
+    return f"{KEY_PREFIX}seen-entry:{item.feed_id}:{stable_id(item.entry_id)}"
+
+
+def _log_poll(feed: Feed, outcome: PollOutcome, after: FeedState, items: int) -> None:
+    context = {
+        "feed": feed.id,
+        "next_poll": after.next_poll.isoformat() if after.next_poll else None,
+    }
+    if outcome.failed:
+        log.warning(
+            "feed.failed",
+            reason=outcome.error_reason,
+            error=outcome.error,
+            status=after.status.value,
+            failures=after.consecutive_failures,
+            **context,
+        )
+    elif outcome.http_status == 304:
+        log.info("feed.not_modified", **context)
+    else:
+        log.info(
+            "feed.polled",
+            items=items,
+            new=outcome.new_items,
+            problem=outcome.problem,
+            moved_to=outcome.moved_to,
+            **context,
+        )
 
 
 def process_article(item: FeedItem) -> str:
@@ -155,14 +176,7 @@ def process_article(item: FeedItem) -> str:
         return "duplicate"
     settings = rt.config.settings.fetch
     try:
-        with make_client(settings) as client:
-            page = fetch(
-                client,
-                item.url,
-                max_bytes=settings.max_page_bytes,
-                total_timeout=settings.total_timeout,
-                accept=PAGE_ACCEPT,
-            )
+        page = fetch_page(settings, item.url, accept=PAGE_ACCEPT)
         article = extract_article(page.body, item, final_url=page.final_url)
     except FetchError as exc:
         if exc.reason in {"timeout", "connect", "transport"} or (exc.status or 0) >= 500:

@@ -1,0 +1,63 @@
+"""Extraction of the demo pages: the story, its metadata, and nothing around it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ExtractError
+from monitor.model import FeedItem
+from tests.support import DEMO_SITE, WIRE_TITLE
+from workers.extract import detect_language, extract_article
+
+BASE = "http://127.0.0.1:8765"
+WIRE_PAGES = [
+    "rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
+    "hanse-kurier/politik/gipfel-in-alaska-trump-und-putin-in-einem-auto-id48213577.html",
+    "alpenland/nachrichten/welt/us-russland-gipfel-gestartet-trump-und-putin-in-einem-auto.html",
+]
+
+
+def item(url: str, summary: str = "", title: str = "") -> FeedItem:
+    return FeedItem(
+        feed_id="demo", outlet="Demo", url=url, canonical_url=url, title=title, summary=summary
+    )
+
+
+def page(path: str) -> bytes:
+    return (DEMO_SITE / path).read_bytes().replace(b"{{BASE_URL}}", BASE.encode())
+
+
+@pytest.mark.parametrize("path", WIRE_PAGES)
+def test_wire_text_starts_with_the_story_not_the_headline(path: str) -> None:
+    article = extract_article(page(path), item(f"{BASE}/{path}"), final_url=f"{BASE}/{path}")
+    assert article.title == WIRE_TITLE
+    assert not article.text.startswith(WIRE_TITLE)
+    assert "Anchorage (dpa) - Der weltweit mit Hoffnung und Sorge" in article.text[:400]
+    assert article.language == "de" and article.language_confidence > 0.9
+
+
+def test_page_without_story_falls_back_to_the_feed_summary() -> None:
+    article = extract_article(
+        b"", item(f"{BASE}/x", summary="Kurzfassung", title="Titel"), final_url=f"{BASE}/x"
+    )
+    assert (article.text, article.title) == ("Kurzfassung", "Titel")
+    assert dict(article.sources) == {"text": "feed", "title": "feed"}
+
+
+def test_nothing_to_extract_is_an_extract_error() -> None:
+    with pytest.raises(ExtractError):
+        extract_article(b"", item(f"{BASE}/x"), final_url=f"{BASE}/x")
+
+
+def test_english_is_detected_as_english() -> None:
+    language, confidence = detect_language(
+        "The central bank held interest rates on Thursday, as policymakers weighed slowing "
+        "inflation against a weaker labour market."
+    )
+    assert language == "en" and confidence > 0.9
+
+
+def test_demo_site_path_exists() -> None:
+    assert all((DEMO_SITE / Path(p)).is_file() for p in WIRE_PAGES)
