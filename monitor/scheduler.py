@@ -221,6 +221,7 @@ class FeedScheduler:
         self._aps.start()
 
     def stop(self) -> None:
-        self._aps.shutdown(wait=False)
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
         # Resign, so that a standby takes over at once rather than after the lock expires.
         self.connection.register_script(_RESIGN)(keys=[LEADER_KEY], args=[self.token])

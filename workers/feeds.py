@@ -19,7 +19,9 @@ from monitor.model import Feed, FeedItem
 # the trackers German portals add on top (Webtrekk wt_*, AT Internet at_*/xtor, ns_*).
 _EXTRA_TRACKERS = re.compile(r"^(?:wt_|at_|ns_|xtor$|ito$|ocid$|cmpid?$)", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_HTML_START = re.compile(rb"^\s*(?:<!doctype\s+html|<html)", re.IGNORECASE)
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html|<head|<body)", re.I | re.S
+)
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -65,7 +67,11 @@ def parse_feed(document: bytes, feed: Feed, *, content_type: str | None, url: st
     parsed: Any = feedparser.parse(document, response_headers=headers, sanitize_html=True)
     problem = _bozo_reason(parsed)
     if not parsed.entries and not parsed.version:
-        if _HTML_START.match(document[:512]):
+        html_type = (content_type or "").split(";")[0].strip().lower() in {
+            "text/html",
+            "application/xhtml+xml",
+        }
+        if html_type or _HTML_START.match(document[:1024]):
             raise ParseError("not a feed: the server returned an HTML page", reason="not_a_feed")
         if not document.strip():
             raise ParseError("empty document", reason="empty")

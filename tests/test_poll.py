@@ -1,0 +1,186 @@
+"""The poll job against loopback servers that misbehave on demand, with a real Redis."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+import redis
+
+from monitor.config import Config, load_config
+from monitor.feed_state import load_feed_state
+from monitor.model import Feed, FeedStatus
+from monitor.queues import QueueName, RedisHandle, queue
+from tests.support import ROOT, LoopbackServer, Reply
+from workers import jobs
+from workers.runtime import configure
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Test</title><link>http://127.0.0.1/</link>{items}</channel></rss>"""
+ITEM = """<item><title>{n}</title><link>{link}</link><guid>{guid}</guid>
+<pubDate>Fri, 15 Aug 2025 20:0{n}:00 GMT</pubDate></item>"""
+
+
+def rss(base: str, numbers: range, guid_prefix: str = "g") -> bytes:
+    items = "".join(
+        ITEM.format(n=n, link=f"{base}/a/{n}.html?utm_source=rss", guid=f"{guid_prefix}{n}")
+        for n in numbers
+    )
+    return RSS.format(items=items).encode()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    directory = tmp_path / "config"
+    shutil.copytree(ROOT / "config", directory)
+    (directory / "wirewatch.yaml").write_text(
+        "demo: {enabled: false}\nfetch: {per_host_delay: 0, total_timeout: 2, read_timeout: 1}\n"
+    )
+    return load_config(directory)
+
+
+@pytest.fixture
+def runtime_ready(
+    config: Config, tmp_path: Path, redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    configure(config, tmp_path / "data", redis_server.url)
+
+
+def feed(server: LoopbackServer, path: str = "/feed.xml") -> Feed:
+    return Feed(id="test-feed", url=server.base_url + path, outlet="Test")
+
+
+def article_jobs(connection: redis.Redis) -> list[str]:
+    return list(queue(QueueName.ARTICLES, connection).job_ids)
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_new_items_become_article_jobs_once(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    body = rss(http_server.base_url, range(1, 4))
+    http_server.serve("/feed.xml", Reply(200, body, {"ETag": '"v1"'}))
+    assert jobs.poll_feeds([feed(http_server)])["new"] == 3
+    assert jobs.poll_feeds([feed(http_server)])["new"] == 0
+    assert len(article_jobs(redis_conn)) == 3
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_304_is_not_parsed_and_keeps_the_etag(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    def route(handler: BaseHTTPRequestHandler) -> Reply:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return Reply(304)
+        return Reply(200, rss(http_server.base_url, range(1, 3)), {"ETag": '"v1"'})
+
+    http_server.serve("/feed.xml", route)
+    jobs.poll_feeds([feed(http_server)])
+    counts = jobs.poll_feeds([feed(http_server)])
+    state = load_feed_state(redis_conn, "test-feed")
+    assert counts["not_modified"] == 1
+    assert (state.last_status, state.etag, state.status) == (304, '"v1"', FeedStatus.OK)
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_a_changed_etag_brings_only_the_new_item(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve(
+        "/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3)), {"ETag": '"v1"'})
+    )
+    jobs.poll_feeds([feed(http_server)])
+    http_server.serve(
+        "/feed.xml", Reply(200, rss(http_server.base_url, range(1, 4)), {"ETag": '"v2"'})
+    )
+    assert jobs.poll_feeds([feed(http_server)])["new"] == 1
+    assert load_feed_state(redis_conn, "test-feed").etag == '"v2"'
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_the_same_entry_under_a_new_url_is_not_a_new_article(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 2))))
+    jobs.poll_feeds([feed(http_server)])
+    moved = rss(http_server.base_url + "/v2", range(1, 2))  # same guid, another link
+    http_server.serve("/feed.xml", Reply(200, moved))
+    assert jobs.poll_feeds([feed(http_server)])["new"] == 0
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_429_with_retry_after_schedules_the_next_poll_after_it(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/feed.xml", Reply(429, b"", {"Retry-After": "600"}))
+    jobs.poll_feeds([feed(http_server)])
+    state = load_feed_state(redis_conn, "test-feed")
+    assert state.status is FeedStatus.FAILING and state.last_status == 429
+    assert state.next_poll is not None
+    assert state.next_poll - datetime.now(UTC) > timedelta(seconds=590)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply(500, b"boom"), "http_status"),
+        (
+            Reply(
+                200,
+                b"<!DOCTYPE html><html><body>Login</body></html>",
+                {"Content-Type": "text/html"},
+            ),
+            "not_a_feed",
+        ),
+        (
+            Reply(
+                200, b"<rss><channel><item><title>x</ti", {"Content-Type": "application/rss+xml"}
+            ),
+            None,
+        ),
+        (Reply(302, b"", {"Location": "/feed.xml"}), "redirects"),
+    ],
+    ids=["500", "html-page", "truncated-xml", "redirect-loop"],
+)
+@pytest.mark.usefixtures("runtime_ready")
+def test_each_failure_is_recorded_with_its_precise_reason(
+    http_server: LoopbackServer, redis_conn: redis.Redis, reply: Reply, reason: str | None
+) -> None:
+    http_server.serve("/feed.xml", reply)
+    jobs.poll_feeds([feed(http_server)])
+    state = load_feed_state(redis_conn, "test-feed")
+    if reason is None:  # feedparser recovered something: not a failure, but the problem is named
+        assert state.last_error and state.last_error_reason in {"malformed", None}
+    else:
+        assert state.last_error_reason == reason and state.last_error
+        assert state.consecutive_failures == 1
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_a_silent_server_times_out_and_the_batch_carries_on(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/slow.xml", lambda _h: time.sleep(3))
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    slow = Feed(id="slow", url=http_server.base_url + "/slow.xml", outlet="Slow")
+    counts = jobs.poll_feeds([slow, feed(http_server)])
+    assert (counts["failed"], counts["new"]) == (1, 2)
+    assert load_feed_state(redis_conn, "slow").last_error_reason == "timeout"
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_repeated_301s_move_the_feed_to_its_new_url(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/old.xml", Reply(301, b"", {"Location": "/new.xml"}))
+    http_server.serve("/new.xml", Reply(200, rss(http_server.base_url, range(1, 2))))
+    for _ in range(3):
+        jobs.poll_feeds([feed(http_server, "/old.xml")])
+    http_server.requests.clear()
+    jobs.poll_feeds([feed(http_server, "/old.xml")])
+    assert [path for path, _ in http_server.requests] == ["/new.xml"]
+    assert load_feed_state(redis_conn, "test-feed").moved_to == http_server.base_url + "/new.xml"
