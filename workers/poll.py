@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -169,3 +170,28 @@ async def poll_batch(
     finally:
         if connection is not None:
             await connection.aclose()
+
+
+def check_feed(source: str, settings: FetchSettings) -> FeedPoll:
+    """Poll one feed now, the way the poller would: a URL over HTTP, or a local file.
+
+    What ``wirewatch feeds check`` prints: the items, or the precise reason there are none.
+    """
+    feed = Feed(id="check", url=source, outlet=source)
+    if not source.startswith(("http://", "https://")):
+        try:
+            document = Path(source).read_bytes()
+        except OSError as exc:
+            return FeedPoll(
+                feed, PollOutcome(error_reason="file", error=f"cannot read {source}: {exc}")
+            )
+        try:
+            parsed = parse_feed(document, feed, content_type=None, url=f"file://{source}")
+        except ParseError as exc:
+            return FeedPoll(feed, PollOutcome(error_reason=exc.reason, error=str(exc)))
+        problem = parsed.problem or (None if parsed.items else "empty feed: no entries with a link")
+        return FeedPoll(feed, PollOutcome(problem=problem), parsed.items)
+    polls = asyncio.run(
+        poll_batch([(feed, FeedState(feed.id), source)], settings, concurrency=1, redis_url=None)
+    )
+    return polls[0]
