@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,11 @@ class LoopbackServer:
         self.port = int(self._httpd.server_address[1])
         self.base_url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """Serve HTTPS from now on (URLs then start with https://)."""
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.base_url = f"https://127.0.0.1:{self.port}"
 
     def serve(self, path: str, reply: Reply | Route) -> str:
         self.routes[path] = reply if callable(reply) else (lambda _h, r=reply: r)

@@ -135,3 +135,18 @@ def test_every_corpus_feed_yields_items_or_a_parse_error() -> None:
             assert exc.reason in {"not_a_feed", "empty", "malformed"}, path.name
             outcomes["error"] += 1
     assert outcomes["items"] > 300
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"(id|p|page|q|article|story|seite|v)[0-9]{0,2}", fullmatch=True),
+        st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_canonical_url_keeps_meaningful_query_parameters(params: dict[str, str]) -> None:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    kept = canonical_url(f"https://x.de/a?{query}&utm_medium=rss&wt_mc=feed")
+    assert all(f"{k}={v}" in kept for k, v in params.items())
+    assert "utm_medium" not in kept and "wt_mc" not in kept

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
+import httpx
 import pytest
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from tests.support import LoopbackServer, Reply, free_port
-from workers.fetch import FetchResult, fetch, make_client, parse_retry_after
+from workers.fetch import FetchResult, _connect_error, fetch, make_client, parse_retry_after
 
 SETTINGS = FetchSettings(connect_timeout=2, read_timeout=1, total_timeout=3)
 
@@ -164,3 +169,55 @@ def test_slow_loris_body_hits_the_total_timeout(http_server: LoopbackServer) -> 
         get(url)
     assert caught.value.reason == "timeout"
     assert time.monotonic() - started < SETTINGS.total_timeout + 2
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("[Errno -2] Name or service not known", "dns"),
+        ("[Errno -3] Temporary failure in name resolution", "dns"),
+        ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "tls"),
+        ("[Errno 111] Connection refused", "connect"),
+    ],
+)
+def test_connection_errors_are_translated_to_their_reason(message: str, reason: str) -> None:
+    error = _connect_error(httpx.ConnectError(message), "http://feeds.example/rss")
+    assert error.reason == reason and message in str(error)
+
+
+@pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="openssl is needed to make a certificate"
+)
+def test_untrusted_certificate_is_a_tls_error(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = LoopbackServer()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.use_tls(context)
+    try:
+        url = server.serve("/feed", Reply(200, b"<rss/>"))
+        with pytest.raises(FetchError) as caught:
+            get(url)
+        assert caught.value.reason == "tls"
+    finally:
+        server.close()
