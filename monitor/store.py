@@ -1,8 +1,10 @@
-"""The story store: stories, story clusters and the alert outbox, on SQLite or PostgreSQL.
+"""The story store: stories, story clusters, the alert outbox and the feed registry.
 
-One schema (SQLAlchemy Core) for both; Alembic migrations bring a database up to it.
-Uniqueness lives in the schema (one story per canonical URL, one delivery per
-rule, cluster and channel), so that racing workers cannot write a thing twice.
+SQLite or PostgreSQL: one schema (SQLAlchemy Core) for both; Alembic migrations bring
+a database up to it. Uniqueness lives in the schema (one story per canonical URL, one
+delivery per rule, cluster and channel), so that racing workers cannot write a thing
+twice. The ``feeds`` table is defined here so that ``metadata`` holds every table; the
+functions that read and write it live in ``monitor.feed_registry``.
 """
 
 from __future__ import annotations
@@ -79,6 +81,18 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("spans", sa.JSON, nullable=False),
     sa.UniqueConstraint("rule_id", "cluster_id", "channel", name="uq_delivery_once"),
+)
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("outlet", sa.String(200), nullable=False),
+    sa.Column("interval_seconds", sa.Integer),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, index=True),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 

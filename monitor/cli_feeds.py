@@ -1,0 +1,413 @@
+"""``wirewatch feeds``: the feed registry from the command line.
+
+Every command first syncs ``config/feeds.yaml`` into the registry (the story store),
+then works on the registry, which also holds feeds added here or imported from OPML.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import Engine
+
+from monitor import feed_registry
+from monitor.config import Config
+from monitor.errors import ParseError
+from monitor.feed_registry import FeedSource, RegisteredFeed
+from monitor.feed_state import load_feed_state
+from monitor.model import Feed, FeedState, FeedStatus
+from monitor.opml import (
+    FEED_ID_PATTERN,
+    OpmlFeed,
+    feed_id_for,
+    feed_url_problem,
+    parse_opml_document,
+    render_opml,
+)
+from monitor.queues import connect_redis
+
+if TYPE_CHECKING:
+    from monitor.cli import Context
+
+feeds_app = typer.Typer(
+    help="Add, list, remove, import, export feeds and see their health.\n\n"
+    "Example: wirewatch feeds list --json",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+# Messages stay on one line (soft wrap) and only the markup written here is coloured.
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+_PROGRESS_FROM = 2 * feed_registry.BATCH_SIZE
+"""Imports of at least this many feeds show a progress bar."""
+_HEALTH_COLUMNS = ("status", "last success", "last error", "failures", "items/day", "next poll")
+_STATUS_STYLE = {
+    FeedStatus.OK: "green",
+    FeedStatus.FAILING: "yellow",
+    FeedStatus.DEAD: "bold red",
+    FeedStatus.NEW: "dim",
+}
+
+
+def _open_registry(ctx: typer.Context) -> tuple[Context, Config, Engine]:
+    """The CLI context, the config, and the store with the config's feeds synced into it."""
+    c: Context = ctx.obj
+    config = c.config()
+    engine = c.engine(config)
+    feed_registry.sync_config_feeds(engine, config.feeds, datetime.now(UTC))
+    return c, config, engine
+
+
+@feeds_app.command("add")
+def add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's URL (http or https).")],
+    feed_id: Annotated[
+        str | None, typer.Option("--id", help="The feed id; default: made from the URL.")
+    ] = None,
+    outlet: Annotated[
+        str | None, typer.Option("--outlet", help="The outlet name alerts show; default: host.")
+    ] = None,
+    interval: Annotated[
+        int | None,
+        typer.Option("--interval", min=10, help="Fixed seconds between polls; default: adaptive."),
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")
+    ] = None,
+) -> None:
+    """Register a feed (source cli). Does not fetch it: `wirewatch feeds check` does.
+
+    Exit 2 for an invalid URL or id, 1 when this id or URL is registered already.
+
+    Example: wirewatch feeds add https://www.tagesschau.de/xml/rss2/ --tag de --tag news
+    """
+    if problem := feed_url_problem(url):
+        raise typer.BadParameter(problem, param_hint="URL")
+    new_id = feed_id or feed_id_for(url)
+    if not FEED_ID_PATTERN.match(new_id):
+        raise typer.BadParameter(
+            f"{new_id!r} must match {FEED_ID_PATTERN.pattern}", param_hint="--id"
+        )
+    _, _, engine = _open_registry(ctx)
+    if (existing := feed_registry.get_registered(engine, new_id)) is not None:
+        err.print(
+            f"[red]feed {new_id} exists[/] ({existing.source.value}: "
+            f"{escape(existing.feed.url)}); remove it first or choose another --id"
+        )
+        raise typer.Exit(1)
+    if (same_url := feed_registry.find_by_url(engine, url)) is not None:
+        err.print(
+            f"[red]{escape(url)} is registered already[/] as {same_url.feed.id} "
+            f"({same_url.source.value})"
+        )
+        raise typer.Exit(1)
+    host = (urlsplit(url).hostname or url).removeprefix("www.")
+    feed = Feed(new_id, url, outlet or host, interval, tuple(dict.fromkeys(tags or ())))
+    feed_registry.upsert_feeds(engine, [feed], FeedSource.CLI, datetime.now(UTC))
+    out.print(
+        f"[green]added[/] {feed.id}: {escape(feed.outlet)} <{escape(feed.url)}>, "
+        f"interval {_interval(feed.interval_seconds)}"
+        + (f", tags {escape(', '.join(feed.tags))}" if feed.tags else "")
+    )
+
+
+@feeds_app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array of {id, url, outlet, interval_seconds, tags, source}.",
+        ),
+    ] = False,
+) -> None:
+    """List registered feeds: from config/feeds.yaml, the CLI and OPML imports.
+
+    Example: wirewatch feeds list --json | jq '.[] | select(.source == "opml") | .url'
+    """
+    _, _, engine = _open_registry(ctx)
+    registered = feed_registry.list_registered(engine)
+    if as_json:
+        print(json.dumps([_feed_record(r) for r in registered], ensure_ascii=False, indent=2))
+        return
+    table = Table()
+    for column in ("id", "outlet", "url", "interval", "tags", "source"):
+        table.add_column(column, overflow="fold" if column in ("id", "url") else "ellipsis")
+    for r in registered:
+        f = r.feed
+        table.add_row(
+            f.id,
+            Text(f.outlet),
+            Text(f.url),
+            _interval(f.interval_seconds),
+            Text(", ".join(f.tags)),
+            r.source.value,
+        )
+    out.print(table)
+
+
+@feeds_app.command("remove")
+def remove(
+    ctx: typer.Context,
+    feed_id: Annotated[str, typer.Argument(metavar="ID", help="The feed's id.")],
+) -> None:
+    """Remove a feed added by the CLI or an OPML import.
+
+    Exit 1 for an unknown id, or a feed of config/feeds.yaml (remove it there).
+
+    Example: wirewatch feeds remove tagesschau.de-xml-rss2
+    """
+    _, config, engine = _open_registry(ctx)
+    registered = feed_registry.get_registered(engine, feed_id)
+    if registered is None:
+        err.print(f"[red]no feed with id {escape(repr(feed_id))}[/] (see wirewatch feeds list)")
+        raise typer.Exit(1)
+    if registered.source is FeedSource.CONFIG:
+        err.print(
+            f"[red]feed {feed_id} comes from {config.directory / 'feeds.yaml'}[/]: remove it there"
+        )
+        raise typer.Exit(1)
+    feed_registry.remove_feed(engine, feed_id)
+    out.print(f"[green]removed[/] {feed_id} ({escape(registered.feed.url)})")
+
+
+@feeds_app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.opml", exists=True, dir_okay=False, help="An OPML subscription list."
+        ),
+    ],
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", help="Add this tag to every feed; repeatable.")
+    ] = None,
+) -> None:
+    """Import the feeds of an OPML file (source opml); ids are made from the URLs.
+
+    Known feeds (same URL, else same id) keep their id and interval, gain the file's tags.
+
+    Feeds of config/feeds.yaml are left as they are. Exit 2 for a file that is not OPML.
+
+    Example: wirewatch feeds import subscriptions.opml --tag imported
+    """
+    try:
+        document = parse_opml_document(file.read_bytes())
+    except ParseError as exc:
+        err.print(f"[red]cannot import {escape(str(file))}[/]: {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    _, _, engine = _open_registry(ctx)
+    plan = _plan_import(document.feeds, tags or (), feed_registry.list_registered(engine))
+    new = _upsert_with_progress(engine, plan.feeds)
+    out.print(
+        f"imported {escape(file.name)}: [green]{new} new[/], {len(plan.feeds) - new} updated, "
+        f"{document.skipped} skipped without xmlUrl"
+        + (f", {len(plan.invalid)} skipped with an invalid URL" if plan.invalid else "")
+        + (f", {plan.duplicates} duplicates" if plan.duplicates else "")
+        + (f", {len(plan.kept)} left as in feeds.yaml" if plan.kept else "")
+    )
+    for problem in plan.invalid[:10]:
+        err.print(f"  [yellow]skipped[/]: {escape(problem)}")
+    if len(plan.invalid) > 10:
+        err.print(f"  … and {len(plan.invalid) - 10} more")
+
+
+@dataclass(frozen=True)
+class _ImportPlan:
+    feeds: list[Feed]
+    """To upsert, one per id."""
+    invalid: list[str]
+    """Why each entry with an unusable URL was skipped."""
+    kept: list[str]
+    """Ids of config feeds the file also lists: feeds.yaml stays in charge of them."""
+    duplicates: int
+    """Entries whose feed an earlier entry of the file already is."""
+
+
+def _plan_import(
+    entries: Sequence[OpmlFeed], tags: Sequence[str], registered: Sequence[RegisteredFeed]
+) -> _ImportPlan:
+    """What to write. A feed already registered (same URL, else same id) keeps its id and
+    interval and gains the file's tags; config feeds are left alone."""
+    by_url = {r.feed.url: r.feed for r in reversed(registered)}  # the first id wins
+    by_id = {r.feed.id: r.feed for r in registered}
+    config_ids = {r.feed.id for r in registered if r.source is FeedSource.CONFIG}
+    invalid: list[str] = []
+    kept: set[str] = set()
+    planned: dict[str, Feed] = {}
+    duplicates = 0
+    for entry in entries:
+        if problem := feed_url_problem(entry.url):
+            invalid.append(problem)
+            continue
+        feed = entry.to_feed(tags)
+        known = by_url.get(feed.url) or by_id.get(feed.id)
+        if known is not None:
+            merged = tuple(dict.fromkeys((*known.tags, *feed.tags)))
+            feed = replace(feed, id=known.id, interval_seconds=known.interval_seconds, tags=merged)
+        if feed.id in config_ids:
+            kept.add(feed.id)
+        elif feed.id in planned:
+            duplicates += 1
+        else:
+            planned[feed.id] = feed
+    return _ImportPlan(list(planned.values()), invalid, sorted(kept), duplicates)
+
+
+def _upsert_with_progress(engine: Engine, feeds: Sequence[Feed]) -> int:
+    now = datetime.now(UTC)
+    with Progress(console=err, transient=True, disable=len(feeds) < _PROGRESS_FROM) as progress:
+        task = progress.add_task("importing feeds", total=len(feeds))
+        return feed_registry.upsert_feeds(
+            engine,
+            feeds,
+            FeedSource.OPML,
+            now,
+            on_batch=lambda done: progress.advance(task, done),
+        )
+
+
+@feeds_app.command("export")
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """Export every registered feed as OPML 2.0 (tags in the category attribute).
+
+    Example: wirewatch feeds export --output feeds.opml
+    """
+    _, _, engine = _open_registry(ctx)
+    feeds = feed_registry.list_feeds(engine)
+    document = render_opml(feeds, "wirewatch feeds")
+    if output is None:
+        sys.stdout.write(document)
+        return
+    output.write_text(document, encoding="utf-8")
+    err.print(f"exported {len(feeds)} feeds to {output}")
+
+
+@feeds_app.command("health")
+def health(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array: each feed's id, url and state (times in ISO 8601 UTC).",
+        ),
+    ] = False,
+    status: Annotated[
+        FeedStatus | None, typer.Option("--status", help="Only feeds in this state.")
+    ] = None,
+) -> None:
+    """Show each feed's poll state: status, last success, last error, failures, next poll.
+
+    Example: wirewatch feeds health --status failing --json
+    """
+    c, config, engine = _open_registry(ctx)
+    feeds = feed_registry.list_feeds(engine)
+    handle = connect_redis(config.settings.redis_url, c.data_dir)
+    try:
+        states = [(feed, load_feed_state(handle.client, feed.id)) for feed in feeds]
+    finally:
+        handle.close()
+    if status is not None:
+        states = [(f, s) for f, s in states if s.status is status]
+    if as_json:
+        records = [_health_record(f, s) for f, s in states]
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    table = Table()
+    for column in ("id", *_HEALTH_COLUMNS, "interval"):
+        folds = column in ("id", "last error")  # the rest stay on one line each
+        table.add_column(column, overflow="fold" if folds else "ellipsis", no_wrap=not folds)
+    for feed, state in states:
+        style = _STATUS_STYLE[state.status]
+        table.add_row(
+            feed.id,
+            f"[{style}]{state.status.value}[/]",
+            _when(state.last_success),
+            Text(_error_text(state)),
+            str(state.consecutive_failures),
+            f"{state.items_per_day:.1f}",
+            _when(state.next_poll),
+            _interval(state.interval_seconds) if state.interval_seconds else "",
+        )
+    out.print(table)
+
+
+def _feed_record(registered: feed_registry.RegisteredFeed) -> dict[str, Any]:
+    """The ``feeds list --json`` shape."""
+    f = registered.feed
+    return {
+        "id": f.id,
+        "url": f.url,
+        "outlet": f.outlet,
+        "interval_seconds": f.interval_seconds,
+        "tags": list(f.tags),
+        "source": registered.source.value,
+    }
+
+
+def _health_record(feed: Feed, state: FeedState) -> dict[str, Any]:
+    """The ``feeds health --json`` shape; datetimes in ISO 8601, UTC."""
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "status": state.status.value,
+        "last_polled": _iso(state.last_polled),
+        "last_success": _iso(state.last_success),
+        "last_status": state.last_status,
+        "last_error": state.last_error,
+        "last_error_reason": state.last_error_reason,
+        "consecutive_failures": state.consecutive_failures,
+        "failing_since": _iso(state.failing_since),
+        "items_per_day": state.items_per_day,
+        "items_seen": state.items_seen,
+        "interval_seconds": state.interval_seconds,
+        "next_poll": _iso(state.next_poll),
+        "moved_to": state.moved_to,
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return _utc(value).isoformat() if value is not None else None
+
+
+def _when(value: datetime | None) -> str:
+    return _utc(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def _interval(seconds: int | None) -> str:
+    return f"{seconds}s" if seconds else "adaptive"
+
+
+def _error_text(state: FeedState) -> str:
+    if not state.last_error:
+        return ""
+    reason = f"{state.last_error_reason}: " if state.last_error_reason else ""
+    return f"{reason}{state.last_error}"
