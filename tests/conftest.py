@@ -16,7 +16,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHand
     """One embedded Redis server for the test session (a real redis-server process)."""
     handle = connect_redis("", tmp_path_factory.mktemp("redis"))
     yield handle
-    handle.close()
+    handle.close(force=True)  # tests leave clients connected; the server must not outlive them
 
 
 @pytest.fixture

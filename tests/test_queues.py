@@ -76,5 +76,6 @@ def test_embedded_redis_is_joined_by_a_second_client_on_the_same_data_dir(tmp_pa
         second = redis.Redis.from_url(first.url)
         first.client.set("k", "v")
         assert second.get("k") == b"v"
+        second.close()
     finally:
-        first.close()
+        first.close(force=True)
