@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -27,7 +27,7 @@ from monitor import feed_registry
 from monitor.config import Config
 from monitor.errors import ParseError
 from monitor.feed_registry import FeedSource, RegisteredFeed
-from monitor.feed_state import load_feed_state
+from monitor.feed_state import load_feed_states
 from monitor.model import Feed, FeedState, FeedStatus
 from monitor.opml import (
     FEED_ID_PATTERN,
@@ -38,6 +38,7 @@ from monitor.opml import (
     render_opml,
 )
 from monitor.queues import connect_redis
+from monitor.records import feed_health_record, feed_item_record, feed_record
 
 if TYPE_CHECKING:
     from monitor.cli import Context
@@ -144,7 +145,7 @@ def list_(
     _, _, engine = _open_registry(ctx)
     registered = feed_registry.list_registered(engine)
     if as_json:
-        print(json.dumps([_feed_record(r) for r in registered], ensure_ascii=False, indent=2))
+        print(json.dumps([feed_record(r) for r in registered], ensure_ascii=False, indent=2))
         return
     table = Table()
     for column in ("id", "outlet", "url", "interval", "tags", "source"):
@@ -306,6 +307,52 @@ def export(
     err.print(f"exported {len(feeds)} feeds to {output}")
 
 
+@feeds_app.command("check")
+def check(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="A feed URL, or a feed file on disk.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Read one feed now, as the poller would, and print its items or the precise reason it fails.
+
+    Exit 0 when items were read, 1 with the reason otherwise: the check to run before adding a feed.
+
+    Example: wirewatch feeds check https://www.tagesschau.de/xml/rss2/ --json
+    """
+    from workers.poll import check_feed
+
+    c: Context = ctx.obj
+    poll = check_feed(source, c.config().settings.fetch)
+    outcome = poll.outcome
+    ok = bool(poll.items) and not outcome.failed
+    if as_json:
+        record = {
+            "source": source,
+            "ok": ok,
+            "http_status": outcome.http_status,
+            "reason": outcome.error_reason or ("empty" if not poll.items else None),
+            "error": outcome.error,
+            "problem": outcome.problem,
+            "moved_to": outcome.moved_to,
+            "items": [feed_item_record(item) for item in poll.items],
+        }
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+    elif outcome.failed:
+        err.print(
+            f"[red]{escape(source)}: {outcome.error_reason}[/]: {escape(outcome.error or '')}"
+        )
+    else:
+        table = Table("published", "title", "url", title=f"{len(poll.items)} items")
+        for item in poll.items:
+            table.add_row(_when(item.published), item.title, item.canonical_url)
+        out.print(table)
+        if outcome.problem:
+            err.print(f"[yellow]note:[/] {escape(outcome.problem)}")
+        if outcome.moved_to:
+            err.print(f"[yellow]moved permanently to[/] {escape(outcome.moved_to)}")
+    raise typer.Exit(0 if ok else 1)
+
+
 @feeds_app.command("health")
 def health(
     ctx: typer.Context,
@@ -328,13 +375,15 @@ def health(
     feeds = feed_registry.list_feeds(engine)
     handle = connect_redis(config.settings.redis_url, c.data_dir)
     try:
-        states = [(feed, load_feed_state(handle.client, feed.id)) for feed in feeds]
+        states = list(
+            zip(feeds, load_feed_states(handle.client, [f.id for f in feeds]), strict=True)
+        )
     finally:
         handle.close()
     if status is not None:
         states = [(f, s) for f, s in states if s.status is status]
     if as_json:
-        records = [_health_record(f, s) for f, s in states]
+        records = [feed_health_record(f, s) for f, s in states]
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
     table = Table()
@@ -354,40 +403,6 @@ def health(
             _interval(state.interval_seconds) if state.interval_seconds else "",
         )
     out.print(table)
-
-
-def _feed_record(registered: feed_registry.RegisteredFeed) -> dict[str, Any]:
-    """The ``feeds list --json`` shape."""
-    f = registered.feed
-    return {
-        "id": f.id,
-        "url": f.url,
-        "outlet": f.outlet,
-        "interval_seconds": f.interval_seconds,
-        "tags": list(f.tags),
-        "source": registered.source.value,
-    }
-
-
-def _health_record(feed: Feed, state: FeedState) -> dict[str, Any]:
-    """The ``feeds health --json`` shape; datetimes in ISO 8601, UTC."""
-    return {
-        "id": feed.id,
-        "url": feed.url,
-        "status": state.status.value,
-        "last_polled": _iso(state.last_polled),
-        "last_success": _iso(state.last_success),
-        "last_status": state.last_status,
-        "last_error": state.last_error,
-        "last_error_reason": state.last_error_reason,
-        "consecutive_failures": state.consecutive_failures,
-        "failing_since": _iso(state.failing_since),
-        "items_per_day": state.items_per_day,
-        "items_seen": state.items_seen,
-        "interval_seconds": state.interval_seconds,
-        "next_poll": _iso(state.next_poll),
-        "moved_to": state.moved_to,
-    }
 
 
 def _utc(value: datetime) -> datetime:

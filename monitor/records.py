@@ -5,14 +5,22 @@ Fields are only ever added, never renamed or removed; README.md documents each o
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from monitor.model import Delivery, Story, StoryCluster, TopicMatch
+from monitor.model import Delivery, Feed, FeedItem, FeedState, Story, StoryCluster, TopicMatch
+
+if TYPE_CHECKING:
+    from monitor.feed_registry import RegisteredFeed
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """ISO 8601 in UTC (a naive value is taken to be UTC already)."""
+    if value is None:
+        return None
+    return (
+        value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    ).isoformat()
 
 
 def topic_record(topic: TopicMatch) -> dict[str, Any]:
@@ -65,4 +73,51 @@ def delivery_record(delivery: Delivery) -> dict[str, Any]:
         "created_at": _iso(delivery.created_at),
         "sent_at": _iso(delivery.sent_at),
         "last_error": delivery.last_error,
+    }
+
+
+def feed_record(registered: RegisteredFeed) -> dict[str, Any]:
+    """The ``feeds list --json`` shape."""
+    f = registered.feed
+    return {
+        "id": f.id,
+        "url": f.url,
+        "outlet": f.outlet,
+        "interval_seconds": f.interval_seconds,
+        "tags": list(f.tags),
+        "source": registered.source.value,
+    }
+
+
+def feed_health_record(feed: Feed, state: FeedState) -> dict[str, Any]:
+    """The ``feeds health --json`` shape; datetimes in ISO 8601, UTC."""
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "status": state.status.value,
+        "last_polled": _iso(state.last_polled),
+        "last_success": _iso(state.last_success),
+        "last_status": state.last_status,
+        "last_error": state.last_error,
+        "last_error_reason": state.last_error_reason,
+        "consecutive_failures": state.consecutive_failures,
+        "failing_since": _iso(state.failing_since),
+        "items_per_day": state.items_per_day,
+        "items_seen": state.items_seen,
+        "interval_seconds": state.interval_seconds,
+        "next_poll": _iso(state.next_poll),
+        "moved_to": state.moved_to,
+    }
+
+
+def feed_item_record(item: FeedItem) -> dict[str, Any]:
+    """One item of ``feeds check --json``."""
+    return {
+        "title": item.title,
+        "url": item.url,
+        "canonical_url": item.canonical_url,
+        "entry_id": item.entry_id,
+        "published": _iso(item.published),
+        "author": item.author,
+        "summary": item.summary,
     }

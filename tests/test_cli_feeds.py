@@ -16,7 +16,7 @@ from monitor.feed_state import save_feed_state
 from monitor.model import Feed, FeedState, FeedStatus
 from monitor.opml import parse_opml, render_opml
 from monitor.queues import RedisHandle
-from tests.support import FIXTURES, ROOT
+from tests.support import FIXTURES, ROOT, LoopbackServer, Reply, free_port
 
 runner = CliRunner()
 NESTED_OPML = FIXTURES / "opml" / "nested-categories.opml"
@@ -40,7 +40,9 @@ def listed(data_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-@pytest.mark.parametrize("command", ["add", "list", "remove", "import", "export", "health"])
+@pytest.mark.parametrize(
+    "command", ["add", "list", "remove", "import", "export", "health", "check"]
+)
 def test_every_feeds_command_has_help_with_an_example(command: str) -> None:
     result = runner.invoke(app, ["feeds", command, "--help"])
     assert result.exit_code == 0
@@ -392,3 +394,34 @@ def test_health_table_shows_status_and_the_error_with_its_reason(
     text = " ".join(result.output.replace("│", " ").split())
     for expected in ("failing", "ok", "new", "http_status:", "2025-08-14", "1200s", "12.5"):
         assert expected in text
+
+
+def test_check_of_a_feed_file_prints_its_items_and_exits_0(tmp_path: Path) -> None:
+    demo = ROOT / "monitor" / "demo" / "site" / "harbour-herald" / "rss.xml"
+    path = tmp_path / "feed.xml"
+    path.write_bytes(demo.read_bytes().replace(b"{{BASE_URL}}", b"https://harbour-herald.example"))
+    result = feeds(tmp_path, "check", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["ok"] and record["reason"] is None
+    assert len(record["items"]) == 3
+    assert all("utm_" not in item["canonical_url"] for item in record["items"])
+
+
+def test_check_of_an_html_page_exits_1_with_not_a_feed(
+    tmp_path: Path, http_server: LoopbackServer
+) -> None:
+    url = http_server.serve(
+        "/",
+        Reply(200, b"<!DOCTYPE html><html><body>Hi</body></html>", {"Content-Type": "text/html"}),
+    )
+    result = feeds(tmp_path, "check", url, "--json")
+    assert result.exit_code == 1
+    record = json.loads(result.stdout)
+    assert (record["ok"], record["reason"]) == (False, "not_a_feed")
+
+
+def test_check_of_an_unreachable_url_names_the_reason(tmp_path: Path) -> None:
+    result = feeds(tmp_path, "check", f"http://127.0.0.1:{free_port()}/feed.xml")
+    assert result.exit_code == 1
+    assert "connect" in result.output
