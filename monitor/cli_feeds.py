@@ -387,9 +387,14 @@ def health(
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
     table = Table()
+    widest_id = max((len(feed.id) for feed, _ in states), default=2)
     for column in ("id", *_HEALTH_COLUMNS, "interval"):
         folds = column in ("id", "last error")  # the rest stay on one line each
-        table.add_column(column, overflow="fold" if folds else "ellipsis", no_wrap=not folds)
+        # The id and the error are what the table is for: never squeeze them to nothing.
+        minimum = min(widest_id, 24) if column == "id" else 16 if folds else None
+        table.add_column(
+            column, overflow="fold" if folds else "ellipsis", no_wrap=not folds, min_width=minimum
+        )
     for feed, state in states:
         style = _STATUS_STYLE[state.status]
         table.add_row(
