@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
@@ -386,7 +387,7 @@ def health(
         records = [feed_health_record(f, s) for f, s in states]
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
-    table = Table()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     widest_id = max((len(feed.id) for feed, _ in states), default=2)
     for column in ("id", *_HEALTH_COLUMNS, "interval"):
         folds = column in ("id", "last error")  # the rest stay on one line each
@@ -419,7 +420,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _when(value: datetime | None) -> str:
-    return _utc(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+    return _utc(value).strftime("%m-%d %H:%M") if value is not None else ""
 
 
 def _interval(seconds: int | None) -> str:
