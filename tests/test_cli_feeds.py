@@ -392,7 +392,7 @@ def test_health_table_shows_status_and_the_error_with_its_reason(
     result = feeds(tmp_path, "health", env={**redis_env, "COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.replace("│", " ").split())
-    for expected in ("failing", "ok", "new", "http_status:", "2025-08-14", "1200s", "12.5"):
+    for expected in ("failing", "ok", "new", "http_status:", "08-14", "1200s", "12.5"):
         assert expected in text
 
 
