@@ -16,7 +16,10 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor import store
+from monitor.cli_dead_letters import dead_letters
+from monitor.cli_extract import extract
 from monitor.cli_feeds import feeds_app
+from monitor.cli_rules import rules_app
 from monitor.config import Config, default_config_dir, default_data_dir, load_config
 from monitor.errors import ConfigError
 from monitor.feed_state import load_feed_state
@@ -34,6 +37,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(feeds_app, name="feeds", help="Feeds: add, list, remove, import, export, health.")
+app.add_typer(rules_app, name="rules", help="Alert rules: try a query before enabling it.")
+app.command("dead-letters")(dead_letters)
+app.command("extract")(extract)
 out = Console()
 err = Console(stderr=True)
 

@@ -6,16 +6,17 @@ all problems of all files are reported together.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError, ConfigIssue, RuleError
 from monitor.model import AlertRule, Feed
@@ -32,6 +33,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _allow_entry(entry: str) -> str:
+    """An allow-list entry, stripped; a ``ValueError`` says what is wrong with it."""
+    if problem := _allow_entry_problem(entry.strip()):
+        raise ValueError(problem)
+    return entry.strip()
+
+
+def _allow_entry_problem(entry: str) -> str | None:
+    """What is wrong with an allow-list entry (the grammar ``workers.guard`` parses)."""
+    try:
+        if "/" in entry:
+            ipaddress.ip_network(entry, strict=True)
+        else:
+            ipaddress.ip_address(entry)
+        return None
+    except ValueError as exc:
+        if "/" in entry:
+            return f"{entry!r} is not a CIDR network: {exc}"
+    host, sep, port = entry.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{entry!r} is not host:port (port 1-65535), an address or a CIDR network"
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:].removesuffix("]"))
+        except ValueError:
+            return f"{entry!r}: {host} is not an IPv6 address"
+        return None if host.endswith("]") else f"{entry!r}: missing ]"
+    if not re.fullmatch(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?", host):
+        return f"{entry!r}: {host!r} is not an IPv4 address, [IPv6] address or host name"
+    return None
+
+
 class FetchSettings(_Strict):
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     connect_timeout: float = Field(5.0, gt=0)
@@ -44,6 +77,10 @@ class FetchSettings(_Strict):
     """Requests in flight to one host, across every poller and worker sharing this Redis."""
     per_host_delay: float = Field(0.25, ge=0)
     """Seconds between the starts of two requests to one host."""
+    allow: tuple[Annotated[str, AfterValidator(_allow_entry)], ...] = ()
+    """Non-public endpoints a guarded fetch may reach anyway, exactly: "127.0.0.1:8765",
+    "[::1]:8765", "intranet.example:443" (one port), "10.1.2.3" or "10.1.0.0/16" (any port).
+    Everything else that is loopback, private, link-local, … is refused (workers/guard.py)."""
 
 
 class PollingSettings(_Strict):

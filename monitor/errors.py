@@ -58,7 +58,8 @@ class ConfigError(WirewatchError):
 
 
 class FetchError(WirewatchError):
-    """Reasons: timeout, connect, dns, tls, http_status, too_large, content_type, redirects."""
+    """Reasons: timeout, connect, dns, tls, http_status, too_large, content_type, redirects,
+    blocked (the SSRF guard refused the address), decoding (a corrupt compressed body)."""
 
     reason = "fetch"
 

@@ -13,7 +13,16 @@ from monitor.cli import app
 from tests.support import ROOT
 
 runner = CliRunner()
-COMMANDS = ["run", "worker", "scheduler", "check-config", "stories", "alerts"]
+COMMANDS = [
+    "run",
+    "worker",
+    "scheduler",
+    "check-config",
+    "stories",
+    "alerts",
+    "extract",
+    "dead-letters",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

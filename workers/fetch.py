@@ -1,26 +1,46 @@
-"""HTTP for feeds and pages: timeouts, a streaming size cap, conditional GET, precise errors.
+"""HTTP for feeds and pages: timeouts, size and decompression caps, redirects followed hop by
+hop, the SSRF guard, a content-type check for pages, conditional GET, precise errors.
 
 One async implementation: the batch poller runs many fetches concurrently; the sync
 article job runs one through ``fetch_page`` (``asyncio.run``), not a sync twin of it.
 httpx errors are translated here into ``FetchError`` with a stable reason — "dns",
-"connect", "tls", "timeout", "http_status", "too_large", "redirects", "transport" — and
-never escape as httpx types.
+"connect", "tls", "timeout", "http_status", "too_large", "redirects", "blocked",
+"content_type", "decoding", "transport" — and never escape as httpx types.
+
+The SSRF guard sits where connections are made. A guarded client's network backend
+resolves the host itself, checks every address it got (``workers.guard``), and connects
+to an address it checked: no DNS-rebinding gap between check and connect, and TLS still
+verifies the certificate against the host name. Redirects are followed here, one request
+per hop, so every hop is resolved and checked before anything is sent to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import socket
 import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from ipaddress import ip_address
+from typing import Any
 
+import httpcore
 import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
+from workers.decode import ACCEPT_ENCODING, ContentDecoder, DecodeError
+from workers.guard import AllowList, refusal
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+"""What a page may be (``fetch(content_types=HTML_TYPES)``)."""
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title", b"<meta", b"<!--")
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""(host, port) → the addresses to connect to; raises ``OSError`` when there are none."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,7 @@ class FetchResult:
     final_url: str
     status: int
     body: bytes
+    """The body with its Content-Encoding undone (never more than the fetch's ``max_bytes``)."""
     content_type: str | None
     etag: str | None = None
     last_modified: str | None = None
@@ -56,20 +77,129 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def is_transient(error: FetchError) -> bool:
+    """Worth retrying later: timeouts, refused connections, 5xx, 408 and 429."""
+    if error.reason in {"timeout", "connect", "transport"}:
+        return True
+    return error.reason == "http_status" and (
+        (error.status or 0) >= 500 or error.status in (408, 429)
+    )
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The system resolver's addresses for ``host``, in its order of preference."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class AddressBlocked(Exception):
+    """The guard refused every connection to a host (the message names class and address)."""
+
+
+class Unresolvable(Exception):
+    """The host name has no address."""
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the SSRF guard: resolve the host, check every address,
+    connect to a checked one."""
+
+    def __init__(
+        self,
+        allow: AllowList,
+        resolver: Resolver = resolve,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._allow = allow
+        self._resolver = resolver
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._addresses(host, port, timeout)
+        for address in addresses:  # one blocked address refuses the host: no retry elsewhere
+            if (why := refusal(address, port, self._allow, host=host)) is not None:
+                raise AddressBlocked(why)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def _addresses(self, host: str, port: int, timeout: float | None) -> Sequence[str]:
+        try:
+            return [str(ip_address(host))]
+        except ValueError:
+            pass
+        try:
+            async with asyncio.timeout(timeout):
+                found = await self._resolver(host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"DNS lookup for {host} timed out") from exc
+        except OSError as exc:
+            raise Unresolvable(f"DNS lookup failed for {host}: {exc}") from exc
+        if not found:
+            raise Unresolvable(f"DNS lookup failed for {host}: no address")
+        return found
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, its connection pool built on the guarded network backend."""
+
+    def __init__(self, backend: GuardedBackend, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        # httpx takes no network backend, so the pool it built is replaced by one that has it.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
 def make_client(
     settings: FetchSettings,
     transport: httpx.AsyncBaseTransport | None = None,
     connections: int = 100,
+    *,
+    guarded: bool = False,
+    resolver: Resolver = resolve,
 ) -> httpx.AsyncClient:
-    """A client with wirewatch's timeouts, redirect limit and User-Agent."""
+    """A client with wirewatch's timeouts, redirect limit and User-Agent.
+
+    ``guarded``: every connection passes the SSRF guard with ``settings.allow`` (``resolver``
+    names the hosts; tests inject one). A ``transport`` given is used as it is, so it cannot
+    be combined with ``guarded``.
+    """
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    if guarded:
+        if transport is not None:
+            raise ValueError("a guarded client connects through its own transport")
+        backend = GuardedBackend(AllowList.parse(settings.allow), resolver)
+        transport = GuardedTransport(backend, limits)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(
             settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
         ),
-        follow_redirects=True,
+        follow_redirects=False,  # fetch follows them, one checked hop at a time
         max_redirects=settings.max_redirects,
-        headers={"User-Agent": settings.user_agent},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+        limits=limits,
         transport=transport,
     )
 
@@ -83,8 +213,11 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     accept: str = "*/*",
+    content_types: frozenset[str] | None = None,
 ) -> FetchResult:
-    """GET ``url``; a 304 is a result, any other non-2xx a ``FetchError``."""
+    """GET ``url``, following up to ``client.max_redirects`` redirects; a 304 is a result,
+    any other non-2xx a ``FetchError``. ``max_bytes`` caps the body as sent and as decoded;
+    ``content_types`` (media types) is what the response may be, None for anything."""
     headers = {"Accept": accept}
     if etag:
         headers["If-None-Match"] = etag
@@ -92,17 +225,19 @@ async def fetch(
         headers["If-Modified-Since"] = last_modified
     try:
         async with asyncio.timeout(total_timeout):
-            return await _get(client, url, headers, max_bytes)
+            return await _get(client, url, headers, max_bytes, content_types)
     except TimeoutError as exc:
         raise FetchError(
             f"no complete response within {total_timeout:g} s", reason="timeout", url=url
         ) from exc
+    except AddressBlocked as exc:
+        raise FetchError(str(exc), reason="blocked", url=url) from exc
+    except Unresolvable as exc:
+        raise FetchError(str(exc), reason="dns", url=url) from exc
+    except DecodeError as exc:
+        raise FetchError(str(exc), reason="decoding", url=url) from exc
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out ({type(exc).__name__})", reason="timeout", url=url) from exc
-    except httpx.TooManyRedirects as exc:
-        raise FetchError(
-            f"redirect loop or chain too long: {exc}", reason="redirects", url=url
-        ) from exc
     except httpx.ConnectError as exc:
         raise _connect_error(exc, url) from exc
     except httpx.HTTPError as exc:
@@ -110,38 +245,115 @@ async def fetch(
 
 
 async def _get(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    content_types: frozenset[str] | None,
 ) -> FetchResult:
-    async with client.stream("GET", url, headers=headers) as response:
-        if response.status_code == 304:
-            return _result(url, response, b"")
-        if response.status_code >= 400:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+    request = client.build_request("GET", url, headers=headers)
+    hops: list[int] = []
+    while True:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            following = response.next_request
+            if following is None:
+                return await _read(url, response, hops, max_bytes, content_types)
+            if len(hops) >= client.max_redirects:
+                raise FetchError(
+                    f"redirect loop or chain too long: more than {client.max_redirects} redirects",
+                    reason="redirects",
+                    url=url,
+                )
+            if following.url.scheme not in ("http", "https"):
+                raise FetchError(
+                    f"redirect to a {following.url.scheme}: URL", reason="redirects", url=url
+                )
+            hops.append(response.status_code)
+            request = following
+        finally:
+            await response.aclose()
+
+
+async def _read(
+    url: str,
+    response: httpx.Response,
+    hops: list[int],
+    max_bytes: int,
+    content_types: frozenset[str] | None,
+) -> FetchResult:
+    if response.status_code == 304:
+        return _result(url, response, hops, b"")
+    if response.status_code >= 400:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+        raise FetchError(
+            f"HTTP {response.status_code} {response.reason_phrase}"
+            + (f" (Retry-After: {retry_after:g} s)" if retry_after is not None else ""),
+            reason="http_status",
+            url=url,
+            status=response.status_code,
+            retry_after=retry_after,
+        )
+    media_type = _media_type(response.headers.get("Content-Type"))
+    if content_types is not None and media_type is not None and media_type not in content_types:
+        raise FetchError(
+            f"content type {media_type} is not one of {', '.join(sorted(content_types))}",
+            reason="content_type",
+            url=url,
+        )
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(
+            f"body of {declared} bytes exceeds the {max_bytes}-byte cap",
+            reason="too_large",
+            url=url,
+        )
+    body = b"".join([piece async for piece in _body(url, response, max_bytes)])
+    if content_types is not None and media_type is None and not _looks_like_html(body):
+        raise FetchError(
+            "no Content-Type, and the body does not look like HTML",
+            reason="content_type",
+            url=url,
+        )
+    return _result(url, response, hops, body)
+
+
+async def _body(url: str, response: httpx.Response, max_bytes: int) -> AsyncIterator[bytes]:
+    """The decoded body in pieces, stopped as soon as either the raw or the decoded size is
+    over ``max_bytes``: a decompression bomb costs at most about ``max_bytes`` of memory."""
+    encoding = response.headers.get("Content-Encoding")
+    decoder = ContentDecoder(encoding)
+    received = decoded = 0
+
+    def counted(piece: bytes) -> bytes:
+        nonlocal decoded
+        decoded += len(piece)
+        if decoded > max_bytes:
             raise FetchError(
-                f"HTTP {response.status_code} {response.reason_phrase}"
-                + (f" (Retry-After: {retry_after:g} s)" if retry_after is not None else ""),
-                reason="http_status",
-                url=url,
-                status=response.status_code,
-                retry_after=retry_after,
-            )
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(
-                f"body of {declared} bytes exceeds the {max_bytes}-byte cap",
+                f"decompressed body ({encoding}) exceeds the {max_bytes}-byte cap",
                 reason="too_large",
                 url=url,
             )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(
-                    f"body exceeds the {max_bytes}-byte cap", reason="too_large", url=url
-                )
-            chunks.append(chunk)
-        return _result(url, response, b"".join(chunks))
+        return piece
+
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > max_bytes:
+            raise FetchError(f"body exceeds the {max_bytes}-byte cap", reason="too_large", url=url)
+        for piece in decoder.decode(chunk):
+            yield counted(piece)
+    for piece in decoder.flush():
+        yield counted(piece)
+
+
+def _media_type(content_type: str | None) -> str | None:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type or None
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(_HTML_STARTS) or b"<html" in head
 
 
 def _connect_error(exc: httpx.ConnectError, url: str) -> FetchError:
@@ -158,10 +370,8 @@ def _connect_error(exc: httpx.ConnectError, url: str) -> FetchError:
     return FetchError(f"cannot connect: {text}", reason="connect", url=url)
 
 
-def _result(url: str, response: httpx.Response, body: bytes) -> FetchResult:
-    permanent = bool(response.history) and all(
-        hop.status_code in PERMANENT_REDIRECTS for hop in response.history
-    )
+def _result(url: str, response: httpx.Response, hops: list[int], body: bytes) -> FetchResult:
+    permanent = bool(hops) and all(status in PERMANENT_REDIRECTS for status in hops)
     return FetchResult(
         url=url,
         final_url=str(response.url),
@@ -174,17 +384,23 @@ def _result(url: str, response: httpx.Response, body: bytes) -> FetchResult:
     )
 
 
-def fetch_page(settings: FetchSettings, url: str, *, accept: str) -> FetchResult:
-    """Fetch one page from synchronous code (the article job)."""
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+def fetch_page(
+    settings: FetchSettings, url: str, *, accept: str = PAGE_ACCEPT, resolver: Resolver = resolve
+) -> FetchResult:
+    """Fetch one HTML page from synchronous code (the article job), through the SSRF guard."""
 
     async def one() -> FetchResult:
-        async with make_client(settings, connections=4) as client:
+        async with make_client(settings, connections=4, guarded=True, resolver=resolver) as client:
             return await fetch(
                 client,
                 url,
                 max_bytes=settings.max_page_bytes,
                 total_timeout=settings.total_timeout,
                 accept=accept,
+                content_types=HTML_TYPES,
             )
 
     return asyncio.run(one())

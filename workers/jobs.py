@@ -15,9 +15,11 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from rq import Retry
+from rq import Retry, get_current_job
 
 from monitor import store
+from monitor.config import FetchSettings
+from monitor.dead_letters import DeadLetter, record_dead_letter
 from monitor.errors import DeliveryError, ExtractError, FetchError
 from monitor.feed_state import load_feed_states, save_feed_states
 from monitor.logs import get_logger
@@ -48,15 +50,16 @@ from monitor.queues import (
 )
 from monitor.rules import MatchTarget, match_query, prepare_target
 from workers.classify import classify_article
+from workers.decode import decode_html
 from workers.extract import extract_article
-from workers.fetch import fetch_page
+from workers.fetch import fetch_page, is_transient
 from workers.poll import poll_batch
 from workers.runtime import Runtime, runtime
 
 log = get_logger("wirewatch.jobs")
 
-PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-# Transient page failures (timeouts, 5xx) are retried by RQ after these delays, in seconds.
+# Transient page failures (timeouts, 5xx, 408, 429) are retried by RQ after these delays, in
+# seconds; permanent ones are dead letters (monitor/dead_letters.py).
 ARTICLE_RETRY = Retry(max=3, interval=[30, 120, 600])
 
 
@@ -174,18 +177,17 @@ def process_article(item: FeedItem) -> str:
         log.info("article.duplicate", url=item.canonical_url, story=story_id)
         _record_alerts(rt, stored)  # idempotent; completes a run that crashed after storing
         return "duplicate"
-    settings = rt.config.settings.fetch
+    html, final_url, failure = _page_text(rt.config.settings.fetch, item)
     try:
-        page = fetch_page(settings, item.url, accept=PAGE_ACCEPT)
-        article = extract_article(page.body, item, final_url=page.final_url)
-    except FetchError as exc:
-        if exc.reason in {"timeout", "connect", "transport"} or (exc.status or 0) >= 500:
-            raise  # transient: RQ retries the job with backoff
-        log.warning("article.failed", url=item.url, reason=exc.reason, error=str(exc))
-        article = extract_article(b"", item, final_url=item.url)  # keep the feed's version
+        article = extract_article(html, item, final_url=final_url)
     except ExtractError as exc:
-        log.warning("article.failed", url=item.url, reason=exc.reason, error=str(exc))
-        return f"failed: {exc.reason}"
+        reason, message = failure or (exc.reason, str(exc))
+        if failure is not None:
+            message += "; and the feed has no summary to fall back on"
+        _dead_letter(rt, item, reason, message)
+        return f"failed: {reason}"
+    if failure is not None:  # the feed's version is stored, and the page is a dead letter
+        _dead_letter(rt, item, *failure)
 
     topics = classify_article(rt.classifier, article.title, article.text, article.language)
     cluster_id = rt.clusters.assign(article.id, f"{article.title}\n{article.text}")
@@ -204,6 +206,35 @@ def process_article(item: FeedItem) -> str:
         )
     _record_alerts(rt, story)
     return story.id
+
+
+def _page_text(settings: FetchSettings, item: FeedItem) -> tuple[str, str, tuple[str, str] | None]:
+    """The page as text and its final URL; after a permanent failure, no text and why."""
+    try:
+        page = fetch_page(settings, item.url)
+    except FetchError as exc:
+        if is_transient(exc):
+            raise  # RQ retries the job with backoff; when it gives up, RQ's failed registry has it
+        return "", item.url, (exc.reason, str(exc))
+    return decode_html(page.body, page.content_type), page.final_url, None
+
+
+def _dead_letter(rt: Runtime, item: FeedItem, reason: str, message: str) -> None:
+    """Record an article given up on, so that it is listed, never silently dropped."""
+    job = get_current_job()
+    retries_left = job.retries_left if job is not None else None
+    attempts = ARTICLE_RETRY.max - retries_left + 1 if retries_left is not None else 1
+    letter = DeadLetter(item.url, item.feed_id, reason, message, _now(), attempts)
+    keep = timedelta(days=rt.config.settings.seen_retention_days)
+    record_dead_letter(rt.connection, letter, keep=keep)
+    log.warning(
+        "article.dead_letter",
+        url=item.url,
+        feed=item.feed_id,
+        reason=reason,
+        error=message,
+        attempts=attempts,
+    )
 
 
 def _record_alerts(rt: Runtime, story: Story) -> None:
