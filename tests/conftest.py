@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy.engine import Engine
 
+from monitor import store
 from monitor.queues import RedisHandle, connect_redis
-from tests.support import LoopbackServer
+from tests.support import LoopbackServer, postgres_bindir, start_postgres
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +35,31 @@ def http_server() -> Iterator[LoopbackServer]:
     server = LoopbackServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database: $WIREWATCH_TEST_POSTGRES_URL, else a throwaway server of our own."""
+    if url := os.environ.get("WIREWATCH_TEST_POSTGRES_URL"):
+        yield url
+        return
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, postgres) on this machine")
+    server = start_postgres(bindir)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The story store on SQLite, and again on PostgreSQL (emptied first)."""
+    if request.param == "sqlite":
+        yield store.open_store(store.database_url("", tmp_path))
+        return
+    engine = store.open_store(request.getfixturevalue("postgres_url"))
+    with engine.begin() as conn:
+        for table in reversed(store.metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield engine
+    engine.dispose()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import socket
 import ssl
+import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,3 +106,83 @@ def seed_story() -> tuple[str, str]:
     start = lines.index(WIRE_TITLE)
     end = next(i for i, line in enumerate(lines) if line.startswith("Krieg / Konflikte"))
     return WIRE_TITLE, "\n".join(lines[start + 1 : end]).strip()
+
+
+def postgres_bindir() -> Path | None:
+    """Where initdb and postgres live: ``pg_config --bindir``, else Debian's usual place."""
+    candidates: list[Path] = []
+    if shutil.which("pg_config"):
+        found = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, check=False
+        )
+        candidates.append(Path(found.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    return next(
+        (d for d in candidates if (d / "initdb").is_file() and (d / "postgres").is_file()), None
+    )
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL server of its own, on loopback, for one test session."""
+
+    url: str
+    data: Path
+    run_as: list[str]
+    bindir: Path
+
+    def stop(self) -> None:
+        subprocess.run(
+            [
+                *self.run_as,
+                str(self.bindir / "pg_ctl"),
+                "stop",
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+            ],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        shutil.rmtree(self.data.parent, ignore_errors=True)
+
+
+def start_postgres(bindir: Path) -> ThrowawayPostgres:
+    """initdb + postgres in a fresh directory; as ``nobody`` when running as root (CI)."""
+    base = Path(tempfile.mkdtemp(prefix="wirewatch-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        os.chown(base, pwd.getpwnam("nobody").pw_uid, -1)
+        run_as = ["runuser", "-u", "nobody", "--"]
+    data = base / "data"
+    subprocess.run(
+        [*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    port = free_port()
+    subprocess.run(
+        [
+            *run_as,
+            str(bindir / "pg_ctl"),
+            "start",
+            "-D",
+            str(data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(base / "server.log"),
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
+    return ThrowawayPostgres(
+        f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data, run_as, bindir
+    )

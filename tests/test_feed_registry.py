@@ -1,14 +1,11 @@
 """The feed registry in the story store: upserts that count, config sync, large batches.
 
-Runs on SQLite; also on PostgreSQL when WIREWATCH_TEST_POSTGRES_URL names a database
-(postgresql+psycopg://…) whose feeds table the tests may empty.
+Runs on SQLite and on PostgreSQL (a throwaway server, or $WIREWATCH_TEST_POSTGRES_URL).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,19 +34,11 @@ from monitor.model import Feed
 
 NOW = datetime(2025, 8, 15, 20, 30, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
-POSTGRES_URL = os.environ.get("WIREWATCH_TEST_POSTGRES_URL", "")
 
 
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES_URL else [])])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        yield store.open_store(store.database_url("", tmp_path))
-        return
-    engine = store.open_store(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.delete(store.feeds))
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(any_store: Engine) -> Engine:
+    return any_store
 
 
 def feed(n: int, **changes: object) -> Feed:

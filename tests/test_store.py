@@ -23,8 +23,8 @@ NOW = datetime(2025, 8, 15, 20, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return store.open_store(store.database_url("", tmp_path))
+def engine(any_store: Engine) -> Engine:
+    return any_store
 
 
 def story(url: str, outlet: str, cluster: str | None = None, fetched: datetime = NOW) -> Story:
