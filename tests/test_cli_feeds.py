@@ -415,13 +415,18 @@ def test_check_of_an_html_page_exits_1_with_not_a_feed(
         "/",
         Reply(200, b"<!DOCTYPE html><html><body>Hi</body></html>", {"Content-Type": "text/html"}),
     )
-    result = feeds(tmp_path, "check", url, "--json")
+    # The shipped allow-list trusts the demo port: point it at this test server.
+    result = feeds(
+        tmp_path, "check", url, "--json", env={"WIREWATCH_DEMO_PORT": str(http_server.port)}
+    )
     assert result.exit_code == 1
     record = json.loads(result.stdout)
     assert (record["ok"], record["reason"]) == (False, "not_a_feed")
 
 
-def test_check_of_an_unreachable_url_names_the_reason(tmp_path: Path) -> None:
-    result = feeds(tmp_path, "check", f"http://127.0.0.1:{free_port()}/feed.xml")
+def test_check_refuses_a_loopback_address_the_config_does_not_allow(tmp_path: Path) -> None:
+    result = feeds(tmp_path, "check", f"http://127.0.0.1:{free_port()}/feed.xml", "--json")
     assert result.exit_code == 1
-    assert "connect" in result.output
+    record = json.loads(result.stdout)
+    assert record["reason"] == "blocked"
+    assert record["error"].startswith("blocked: loopback address 127.0.0.1")

@@ -38,7 +38,8 @@ def config(tmp_path: Path) -> Config:
     directory = tmp_path / "config"
     shutil.copytree(ROOT / "config", directory)
     (directory / "wirewatch.yaml").write_text(
-        "demo: {enabled: false}\nfetch: {per_host_delay: 0, total_timeout: 2, read_timeout: 1}\n"
+        "demo: {enabled: false}\n"
+        "fetch: {per_host_delay: 0, total_timeout: 2, read_timeout: 1, allow: ['127.0.0.0/8']}\n"
     )
     return load_config(directory)
 

@@ -33,7 +33,8 @@ def config(tmp_path: Path, http_server: LoopbackServer) -> Config:
     for name in ("topics.yaml", "alerts.yaml", "channels.yaml"):
         (directory / name).write_text((ROOT / "config" / name).read_text())
     (directory / "wirewatch.yaml").write_text(
-        "demo: {enabled: false}\nfetch: {per_host_delay: 0}\npolling: {batch_size: 1}\n"
+        "demo: {enabled: false}\nfetch: {per_host_delay: 0, allow: ['127.0.0.0/8']}\n"
+        "polling: {batch_size: 1}\n"
     )
     (directory / "feeds.yaml").write_text(
         "feeds:\n"

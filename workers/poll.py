@@ -165,7 +165,11 @@ async def poll_batch(
             return await poll_one(client, limiter, feed, state, url, settings)
 
     try:
-        async with make_client(settings, transport=transport, connections=concurrency) as client:
+        # Feed URLs come from strangers too (OPML imports): every connection passes the SSRF guard.
+        guarded = transport is None
+        async with make_client(
+            settings, transport=transport, connections=concurrency, guarded=guarded
+        ) as client:
             return list(await asyncio.gather(*(gated(client, f, s, u) for f, s, u in batch)))
     finally:
         if connection is not None:
