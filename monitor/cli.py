@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from monitor import store
+from monitor import outbox, store
 from monitor.cli_dead_letters import dead_letters
 from monitor.cli_extract import extract
 from monitor.cli_feeds import feeds_app
@@ -125,7 +125,7 @@ def _print_summary(c: Context, config: Config, connection: object) -> None:
     engine = c.engine(config)
     counts = store.count_rows(engine)
     states = {s.value: 0 for s in DeliveryState}
-    for delivery in store.list_deliveries(engine):
+    for delivery in outbox.list_deliveries(engine):
         states[delivery.state.value] += 1
     feed_states = [load_feed_state(connection, feed.id) for feed in config.feeds]
     failing = [s for s in feed_states if s.consecutive_failures]
@@ -288,7 +288,7 @@ def alerts(
     Example: wirewatch alerts --json | jq '.[] | select(.state != "sent")'
     """
     c: Context = ctx.obj
-    found = store.list_deliveries(c.engine(c.config()))
+    found = outbox.list_deliveries(c.engine(c.config()))
     if as_json:
         print(json.dumps([delivery_record(d) for d in found], ensure_ascii=False, indent=2))
         return

@@ -35,7 +35,7 @@ WORKER_QUEUES: tuple[QueueName, ...] = (QueueName.NOTIFY, QueueName.ARTICLES, Qu
 
 POLL_JOB = "workers.jobs.poll_feeds"
 ARTICLE_JOB = "workers.jobs.process_article"
-NOTIFY_JOB = "workers.jobs.send_notification"
+NOTIFY_JOB = "workers.alerts.send_notification"
 
 # RQ retries a notify job only when it died (worker killed, crash): delivery failures are
 # handled inside the job, with their own backoff and dead-lettering.

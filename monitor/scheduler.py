@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor import feed_registry, store
+from monitor import feed_registry, outbox
 from monitor.config import Config
 from monitor.feed_state import DUE_KEY, claim_due, schedule_new_feeds, unschedule_feeds
 from monitor.logs import get_logger
@@ -135,7 +135,7 @@ def requeue_undelivered(
     """
     count = 0
     cutoff = datetime.now(UTC) - min_age
-    for delivery in store.list_deliveries(engine, (DeliveryState.PENDING, DeliveryState.FAILED)):
+    for delivery in outbox.list_deliveries(engine, (DeliveryState.PENDING, DeliveryState.FAILED)):
         if delivery.created_at > cutoff:
             continue
         job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"

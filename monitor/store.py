@@ -9,7 +9,6 @@ functions that read and write it live in ``monitor.feed_registry``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from monitor.model import (
-    AlertHit,
     Article,
-    Delivery,
-    DeliveryState,
-    MatchSpan,
     Outlet,
     Story,
     StoryCluster,
@@ -130,7 +125,8 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
+    """A database datetime as an aware UTC one (SQLite returns naive ones)."""
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -148,10 +144,6 @@ def _topics_from_json(rows: list[dict[str, Any]]) -> tuple[TopicMatch, ...]:
     )
 
 
-def _spans_json(spans: Iterable[MatchSpan]) -> list[dict[str, Any]]:
-    return [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in spans]
-
-
 def save_story(engine: Engine, story: Story) -> bool:
     """Store a story and open or extend its cluster. False if the story was already stored."""
     a = story.article
@@ -164,7 +156,7 @@ def save_story(engine: Engine, story: Story) -> bool:
         "outlet": a.outlet,
         "title": a.title,
         "text": a.text,
-        "published": _utc(a.published),
+        "published": as_utc(a.published),
         "author": a.author,
         "sitename": a.sitename,
         "language": a.language,
@@ -172,7 +164,7 @@ def save_story(engine: Engine, story: Story) -> bool:
         "sources": dict(a.sources),
         "topics": [topic_record(t) for t in story.topics],
         "cluster_id": story.cluster_id,
-        "fetched_at": _utc(story.fetched_at),
+        "fetched_at": as_utc(story.fetched_at),
     }
     try:
         with engine.begin() as conn:
@@ -184,7 +176,7 @@ def save_story(engine: Engine, story: Story) -> bool:
 
 
 def _extend_cluster(engine: Engine, story: Story) -> None:
-    seen = _utc(story.fetched_at)
+    seen = as_utc(story.fetched_at)
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -215,14 +207,14 @@ def _story_from_row(row: sa.Row[Any]) -> Story:
         outlet=m["outlet"],
         title=m["title"],
         text=m["text"],
-        published=_utc(m["published"]),
+        published=as_utc(m["published"]),
         author=m["author"],
         sitename=m["sitename"],
         language=m["language"],
         language_confidence=m["language_confidence"],
         sources=tuple(sorted((m["sources"] or {}).items())),
     )
-    fetched = _utc(m["fetched_at"])
+    fetched = as_utc(m["fetched_at"])
     assert fetched is not None
     return Story(article, _topics_from_json(m["topics"]), m["cluster_id"], fetched)
 
@@ -256,85 +248,10 @@ def get_cluster(engine: Engine, cluster_id: str) -> StoryCluster | None:
             .order_by(stories.c.fetched_at, stories.c.id)
         ).all()
     m = row._mapping
-    first, last = _utc(m["first_seen"]), _utc(m["last_seen"])
+    first, last = as_utc(m["first_seen"]), as_utc(m["last_seen"])
     assert first is not None and last is not None
     outlets = tuple(Outlet(name=r.outlet, url=r.url, story_id=r.id) for r in members)
     return StoryCluster(m["id"], m["lead_story_id"], m["title"], first, last, outlets)
-
-
-def record_delivery(engine: Engine, hit: AlertHit, channel: str, now: datetime) -> Delivery | None:
-    """Write the outbox row before anything is sent; None if (rule, cluster, channel) exists."""
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(
-                deliveries.insert().values(
-                    rule_id=hit.rule_id,
-                    cluster_id=hit.cluster_id,
-                    story_id=hit.story_id,
-                    channel=channel,
-                    state=DeliveryState.PENDING.value,
-                    attempts=0,
-                    created_at=_utc(now),
-                    spans=_spans_json(hit.spans),
-                )
-            )
-            (delivery_id,) = result.inserted_primary_key or (None,)
-    except IntegrityError:
-        return None
-    assert delivery_id is not None
-    return get_delivery(engine, int(delivery_id))
-
-
-def _delivery_from_row(row: sa.Row[Any]) -> Delivery:
-    m = row._mapping
-    created = _utc(m["created_at"])
-    assert created is not None
-    return Delivery(
-        id=m["id"],
-        rule_id=m["rule_id"],
-        cluster_id=m["cluster_id"],
-        story_id=m["story_id"],
-        channel=m["channel"],
-        state=DeliveryState(m["state"]),
-        attempts=m["attempts"],
-        created_at=created,
-        sent_at=_utc(m["sent_at"]),
-        last_error=m["last_error"],
-        spans=tuple(MatchSpan(**s) for s in m["spans"] or []),
-    )
-
-
-def get_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
-    return _delivery_from_row(row) if row is not None else None
-
-
-def list_deliveries(
-    engine: Engine, states: Iterable[DeliveryState] | None = None
-) -> list[Delivery]:
-    query = sa.select(deliveries).order_by(deliveries.c.id)
-    if states is not None:
-        query = query.where(deliveries.c.state.in_([s.value for s in states]))
-    with engine.connect() as conn:
-        return [_delivery_from_row(row) for row in conn.execute(query)]
-
-
-def update_delivery(
-    engine: Engine,
-    delivery_id: int,
-    *,
-    state: DeliveryState,
-    attempts: int,
-    sent_at: datetime | None = None,
-    error: str | None = None,
-) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            deliveries.update()
-            .where(deliveries.c.id == delivery_id)
-            .values(state=state.value, attempts=attempts, sent_at=_utc(sent_at), last_error=error)
-        )
 
 
 def count_rows(engine: Engine) -> dict[str, int]:

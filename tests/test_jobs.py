@@ -15,14 +15,14 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
-from monitor import store
+from monitor import outbox, store
 from monitor.config import Config, load_config
 from monitor.demo.mailbox import Mailbox
 from monitor.model import AlertHit, Article, DeliveryState, FeedItem, Story
 from monitor.queues import QueueName, RedisHandle, queue
 from monitor.scheduler import requeue_undelivered
 from tests.support import ROOT, WIRE_TITLE, free_port, seed_story
-from workers import jobs
+from workers import alerts, jobs
 from workers.runtime import configure
 
 NOW = datetime(2025, 8, 15, 20, 10, tzinfo=UTC)
@@ -72,7 +72,7 @@ def recorded_alert(engine: Engine) -> int:
     article = wire_article()
     store.save_story(engine, Story(article, (), article.id, NOW))
     hit = AlertHit("putin-selenskyj", article.id, article.id)
-    delivery = store.record_delivery(engine, hit, "demo-mailbox", NOW)
+    delivery = outbox.record_delivery(engine, hit, "demo-mailbox", NOW)
     assert delivery is not None
     return delivery.id
 
@@ -103,7 +103,7 @@ def test_alert_recorded_before_a_crash_is_sent_once_after_restart(
     )
     assert finished.returncode == 0, finished.stderr
     assert len(mailbox.messages()) == 1
-    delivery = store.get_delivery(engine, delivery_id)
+    delivery = outbox.get_delivery(engine, delivery_id)
     assert delivery is not None and delivery.state is DeliveryState.SENT
     assert requeue_undelivered(redis_server.client, engine) == 0
 
@@ -115,30 +115,30 @@ def test_article_stored_before_a_crash_still_records_its_alert_on_retry(
     store.save_story(engine, Story(article, (), article.id, NOW))  # the crash came right after this
     item = FeedItem("rundblick", "Rundblick", article.url, article.url, title=article.title)
     assert jobs.process_article(item) == "duplicate"
-    (delivery,) = store.list_deliveries(engine)
+    (delivery,) = outbox.list_deliveries(engine)
     assert (delivery.rule_id, delivery.cluster_id) == ("putin-selenskyj", article.id)
     assert queue(QueueName.NOTIFY, redis_server.client).job_ids == [f"notify-{delivery.id}-0"]
     assert jobs.process_article(item) == "duplicate"  # and a second retry adds nothing
-    assert len(store.list_deliveries(engine)) == 1
+    assert len(outbox.list_deliveries(engine)) == 1
 
 
 def test_smtp_down_then_up_delivers_exactly_once(
     config: Config, engine: Engine, smtp_port: int, tmp_path: Path
 ) -> None:
     delivery_id = recorded_alert(engine)
-    assert jobs.send_notification(delivery_id) == "failed"  # nothing listens on the port yet
-    failed = store.get_delivery(engine, delivery_id)
+    assert alerts.send_notification(delivery_id) == "failed"  # nothing listens on the port yet
+    failed = outbox.get_delivery(engine, delivery_id)
     assert failed is not None and (failed.state, failed.attempts) == (DeliveryState.FAILED, 1)
     assert failed.last_error and "demo-mailbox" in failed.last_error
 
     box = Mailbox("127.0.0.1", smtp_port, tmp_path / "mailbox")
     try:
-        assert jobs.send_notification(delivery_id) == "sent"
-        assert jobs.send_notification(delivery_id) == "done"  # a duplicate job changes nothing
+        assert alerts.send_notification(delivery_id) == "sent"
+        assert alerts.send_notification(delivery_id) == "done"  # a duplicate job changes nothing
         assert len(box.messages()) == 1
     finally:
         box.stop()
-    sent = store.get_delivery(engine, delivery_id)
+    sent = outbox.get_delivery(engine, delivery_id)
     assert sent is not None and (sent.state, sent.attempts) == (DeliveryState.SENT, 2)
 
 
@@ -146,7 +146,7 @@ def test_failed_delivery_schedules_its_retry_with_backoff(
     config: Config, engine: Engine, redis_server: RedisHandle
 ) -> None:
     delivery_id = recorded_alert(engine)
-    jobs.send_notification(delivery_id)
+    alerts.send_notification(delivery_id)
     scheduled = queue(QueueName.NOTIFY, redis_server.client).scheduled_job_registry.get_job_ids()
     assert scheduled == [f"notify-{delivery_id}-1"]
 
@@ -154,17 +154,17 @@ def test_failed_delivery_schedules_its_retry_with_backoff(
 def test_delivery_goes_dead_after_the_attempt_limit(config: Config, engine: Engine) -> None:
     delivery_id = recorded_alert(engine)
     outcomes = [
-        jobs.send_notification(delivery_id) for _ in range(config.settings.notify.max_attempts)
+        alerts.send_notification(delivery_id) for _ in range(config.settings.notify.max_attempts)
     ]
     assert outcomes == ["failed", "failed", "dead"]
-    dead = store.get_delivery(engine, delivery_id)
+    dead = outbox.get_delivery(engine, delivery_id)
     assert dead is not None and dead.state is DeliveryState.DEAD
-    assert jobs.send_notification(delivery_id) == "done"
+    assert alerts.send_notification(delivery_id) == "done"
 
 
 def test_the_mail_names_the_rule_and_the_story(
     config: Config, engine: Engine, mailbox: Mailbox
 ) -> None:
-    jobs.send_notification(recorded_alert(engine))
+    alerts.send_notification(recorded_alert(engine))
     (path,) = mailbox.messages()
     assert f"putin-selenskyj: {WIRE_TITLE}" in path.read_text(encoding="utf-8")

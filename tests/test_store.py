@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor import store
+from monitor import outbox, store
 from monitor.model import (
     AlertHit,
     Article,
@@ -81,18 +81,18 @@ def test_copies_join_the_cluster_of_the_lead_and_list_their_outlets(engine: Engi
 
 def test_delivery_is_recorded_once_per_rule_cluster_and_channel(engine: Engine) -> None:
     hit = AlertHit("putin-selenskyj", "s1", "c1", (MatchSpan("text", 0, 5, "Putin"),))
-    first = store.record_delivery(engine, hit, "mail", NOW)
+    first = outbox.record_delivery(engine, hit, "mail", NOW)
     assert first is not None and first.state is DeliveryState.PENDING
     assert first.spans == hit.spans
-    assert store.record_delivery(engine, hit, "mail", NOW) is None
-    assert store.record_delivery(engine, hit, "webhook", NOW) is not None
+    assert outbox.record_delivery(engine, hit, "mail", NOW) is None
+    assert outbox.record_delivery(engine, hit, "webhook", NOW) is not None
 
 
 def test_delivery_state_updates_are_persisted(engine: Engine) -> None:
-    delivery = store.record_delivery(engine, AlertHit("r", "s", "c"), "mail", NOW)
+    delivery = outbox.record_delivery(engine, AlertHit("r", "s", "c"), "mail", NOW)
     assert delivery is not None
-    store.update_delivery(engine, delivery.id, state=DeliveryState.SENT, attempts=1, sent_at=NOW)
-    loaded = store.get_delivery(engine, delivery.id)
+    outbox.update_delivery(engine, delivery.id, state=DeliveryState.SENT, attempts=1, sent_at=NOW)
+    loaded = outbox.get_delivery(engine, delivery.id)
     assert loaded is not None and (loaded.state, loaded.attempts, loaded.sent_at) == (
         DeliveryState.SENT,
         1,
