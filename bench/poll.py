@@ -89,6 +89,8 @@ class Cycle:
     on a shared machine, where the rate also measures what the neighbours run."""
     served: dict[str, int] = field(default_factory=dict)
     """What the replay server answered during the cycle, by status."""
+    server_connections: int = 0
+    """TCP connections the poller opened to the replay server (keep-alive reuses them)."""
     server_cpu_seconds: float = 0.0
 
     @property
@@ -134,11 +136,12 @@ def stop_process(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
-def server_stats(base_url: str) -> tuple[dict[str, int], float]:
-    """The replay server's responses so far by status, and its CPU seconds."""
+def server_stats(base_url: str) -> tuple[dict[str, int], int, float]:
+    """The replay server's responses so far by status, connections accepted, CPU seconds."""
     with urllib.request.urlopen(f"{base_url}/_stats", timeout=10) as response:
         stats = json.loads(response.read())
-    return {k: int(v) for k, v in stats["responses"].items()}, float(stats["cpu_seconds"])
+    responses = {k: int(v) for k, v in stats["responses"].items()}
+    return responses, int(stats["connections"]), float(stats["cpu_seconds"])
 
 
 def write_config(directory: Path, batch_size: int, concurrency: int, base_url: str) -> Path:
@@ -206,7 +209,7 @@ def run_cycle(
     failed = FailedJobRegistry(queue=poll_queue)
     before = set(finished.get_job_ids())
     failed_before = failed.count
-    served_before, server_cpu_before = server_stats(base_url)
+    served_before, connections_before, server_cpu_before = server_stats(base_url)
 
     # Poll job ids carry the dispatch time in whole seconds: start a new second, so that no
     # job of this cycle has the id (and the claim) of one of the previous cycle.
@@ -269,8 +272,10 @@ def run_cycle(
         cycle.articles_queued += counts["new"]
     if polled != feeds:
         raise BenchError(f"{name}: the poll jobs polled {polled} feeds, not {feeds}")
-    served_after, server_cpu_after = server_stats(base_url)
+    served_after, connections_after, server_cpu_after = server_stats(base_url)
     cycle.server_cpu_seconds = server_cpu_after - server_cpu_before
+    # Less one: the /_stats request itself.
+    cycle.server_connections = connections_after - connections_before - 1
     cycle.served = {
         status: served_after.get(status, 0) - served_before.get(status, 0)
         for status in sorted(served_after)
@@ -281,7 +286,8 @@ def run_cycle(
         f"(process {cycle.wall_seconds:.1f} s), {cycle.not_modified} × 304, "
         f"{cycle.failed} failed, {cycle.articles_queued} articles queued, "
         f"peak RSS {cycle.peak_rss_mb:.0f} MB, poller CPU {cycle.cpu_seconds:.1f} s, "
-        f"replay server CPU {cycle.server_cpu_seconds:.1f} s"
+        f"replay server CPU {cycle.server_cpu_seconds:.1f} s, "
+        f"{cycle.server_connections} connections"
     )
     return cycle
 
@@ -414,6 +420,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             1000 * max(measured.cpu_seconds - startup_cpu, 0.0) / args.feeds, 3
         ),
         "server_cpu_seconds": round(measured.server_cpu_seconds, 2),
+        "server_connections": measured.server_connections,
         "warmup": {
             "polls_per_second": round(warmup.polls_per_second, 1),
             "seconds": round(warmup.seconds, 2),
@@ -428,6 +435,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
     }
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -452,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cycles < 2:
         parser.error("--cycles must be at least 2 (a warm-up, then the measured cycle)")
     configure_logging("text", "WARNING")  # stdout is for the result
+    signal.signal(signal.SIGTERM, _terminated)  # clean up (poller, servers, temp dir) on kill
     try:
         result = run(args)
     except BenchError as exc:
@@ -463,8 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{result['feeds']} feeds: {result['polls_per_second']} polls/s "
         f"({result['seconds']} s of poll jobs, {result['wall_seconds']} s process), "
-        f"peak RSS {result['peak_rss_mb']} MB; {result['not_modified']} × 304, "
-        f"{result['failed']} failed, {result['articles_queued']} articles queued "
+        f"peak RSS {result['peak_rss_mb']} MB, poller CPU {result['cpu_ms_per_poll']} ms/poll; "
+        f"{result['not_modified']} × 304, {result['failed']} failed, "
+        f"{result['articles_queued']} articles queued "
         f"(batch {result['batch_size']}, concurrency {result['concurrency']}, "
         f"Python {result['python']}, {result['cpus']} CPUs)"
     )

@@ -15,9 +15,9 @@ SIGTERM or SIGINT. Built on asyncio streams with keep-alive, not ``http.server``
   - Fresh feeds (``n % 10 == 0``) change on every request: each answer is a ``200`` with a
     new version (new ETag), its items shifted by one, so each has one new item at the top.
 - ``GET /a/<n>/<k>.html``: a small article page, so that the feeds' links resolve.
-- ``GET /_stats``: the responses served so far by status, and the server's CPU time, as
-  JSON (a cross-check that the 304s the poller reports were really answered over HTTP, and
-  that the server is not what limits the benchmark).
+- ``GET /_stats``: as JSON, the responses served so far by status, the connections
+  accepted and the server's CPU time: a cross-check that the 304s the poller reports were
+  really answered over HTTP, and that the server is not what limits the benchmark.
 - Anything else: 404.
 """
 
@@ -63,6 +63,7 @@ class ReplaySite:
         self.versions: dict[int, int] = {}
         """Fresh feeds' current version (stable feeds stay at version 0)."""
         self.stats: Counter[int] = Counter()
+        self.connections = 0
 
     @staticmethod
     def is_fresh(n: int) -> bool:
@@ -143,6 +144,7 @@ class ReplaySite:
             body = json.dumps(
                 {
                     "responses": {str(status): count for status, count in self.stats.items()},
+                    "connections": self.connections,
                     "cpu_seconds": round(time.process_time(), 3),
                 }
             )
@@ -153,6 +155,7 @@ class ReplaySite:
 async def _serve_connection(
     site: ReplaySite, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
+    site.connections += 1
     try:
         while True:
             try:
