@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from rq import Queue, Retry
@@ -144,6 +144,94 @@ def enqueue_claimed(
         except redis.WatchError:
             return False
     return True
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """One job of a batch for ``enqueue_claimed_many``: enqueued only if its claim is free."""
+
+    job_id: str
+    claim: str
+    args: tuple[Any, ...]
+    claim_value: str = "1"
+    marks: tuple[tuple[str, str], ...] = ()
+    """Further keys (and values) set with the claim, in the same transaction."""
+
+
+# Optimistic transactions retried under contention before falling back to one job at a time.
+_BATCH_ATTEMPTS = 5
+
+
+def enqueue_claimed_many(
+    connection: redis.Redis,
+    name: QueueName,
+    func: str,
+    jobs: Sequence[ClaimedJob],
+    *,
+    claim_ttl: timedelta,
+    job_timeout: int = 180,
+    retry: Retry | None = None,
+) -> list[ClaimedJob]:
+    """``enqueue_claimed`` for many jobs in one round trip: claims and pushes in one transaction.
+
+    Returns the jobs enqueued; a job whose claim is taken (already, or by a racer, or earlier
+    in ``jobs``) is not. A racer that changes any watched claim makes the transaction fail as
+    a whole; it is retried with what is still free, so nothing is enqueued twice or lost.
+    """
+    pending = list({job.claim: job for job in reversed(jobs)}.values())[::-1]  # first claim wins
+    target = queue(name, connection)
+    for _ in range(_BATCH_ATTEMPTS):
+        if not pending:
+            return []
+        with connection.pipeline() as pipe:
+            try:
+                pipe.watch(*(job.claim for job in pending))  # type: ignore[no-untyped-call]
+                taken = cast(list[bytes | None], pipe.mget([job.claim for job in pending]))
+                free = [job for job, value in zip(pending, taken, strict=True) if value is None]
+                if not free:
+                    return []
+                pipe.multi()
+                for job in free:
+                    pipe.set(job.claim, job.claim_value, ex=claim_ttl)
+                    for key, value in job.marks:
+                        pipe.set(key, value, ex=claim_ttl)
+                target.enqueue_many(
+                    [
+                        Queue.prepare_data(
+                            func,
+                            job.args,
+                            job_id=job.job_id,
+                            timeout=job_timeout,
+                            result_ttl=3600,
+                            failure_ttl=int(timedelta(days=30).total_seconds()),
+                            retry=retry,
+                        )
+                        for job in free
+                    ],
+                    pipeline=pipe,
+                )
+                pipe.execute()
+                return free
+            except redis.WatchError:
+                pending = free
+    enqueued = []
+    for job in pending:
+        if enqueue_claimed(
+            connection,
+            name,
+            func,
+            job.args,
+            job_id=job.job_id,
+            claim=job.claim,
+            claim_ttl=claim_ttl,
+            claim_value=job.claim_value,
+            job_timeout=job_timeout,
+            retry=retry,
+        ):
+            for key, value in job.marks:
+                connection.set(key, value, ex=claim_ttl)
+            enqueued.append(job)
+    return enqueued
 
 
 def enqueue_in(

@@ -8,11 +8,14 @@ from datetime import timedelta
 import redis
 
 from monitor.queues import (
+    ARTICLE_JOB,
     POLL_JOB,
+    ClaimedJob,
     QueueName,
     claim_key,
     connect_redis,
     enqueue_claimed,
+    enqueue_claimed_many,
     queue,
 )
 
@@ -66,6 +69,87 @@ def test_racing_enqueuers_create_exactly_one_job(
         t.join()
     assert results.count(True) == 1
     assert queue(QueueName.ARTICLES, redis_conn).count == 1
+
+
+def _article_jobs(names: list[str]) -> list[ClaimedJob]:
+    return [
+        ClaimedJob(
+            job_id=f"article-{name}",
+            claim=f"wirewatch:seen:{name}",
+            args=(name,),
+            marks=((f"wirewatch:seen-entry:{name}", name),),
+        )
+        for name in names
+    ]
+
+
+def test_batch_enqueues_only_the_jobs_whose_claims_are_free(redis_conn: redis.Redis) -> None:
+    redis_conn.set("wirewatch:seen:b", "earlier")
+    enqueued = enqueue_claimed_many(
+        redis_conn,
+        QueueName.ARTICLES,
+        ARTICLE_JOB,
+        _article_jobs(["a", "b", "c"]),
+        claim_ttl=timedelta(days=1),
+    )
+    assert [job.job_id for job in enqueued] == ["article-a", "article-c"]
+    assert queue(QueueName.ARTICLES, redis_conn).job_ids == ["article-a", "article-c"]
+
+
+def test_batch_sets_the_marks_with_the_claims_and_their_expiry(redis_conn: redis.Redis) -> None:
+    enqueue_claimed_many(
+        redis_conn,
+        QueueName.ARTICLES,
+        ARTICLE_JOB,
+        _article_jobs(["a"]),
+        claim_ttl=timedelta(hours=2),
+    )
+    assert redis_conn.get("wirewatch:seen-entry:a") == b"a"
+    assert 0 < redis_conn.ttl("wirewatch:seen-entry:a") <= 7200
+    assert 0 < redis_conn.ttl("wirewatch:seen:a") <= 7200
+
+
+def test_batch_with_the_same_claim_twice_enqueues_the_first(redis_conn: redis.Redis) -> None:
+    jobs = [*_article_jobs(["a"]), ClaimedJob("article-other", "wirewatch:seen:a", ("x",))]
+    enqueued = enqueue_claimed_many(
+        redis_conn, QueueName.ARTICLES, ARTICLE_JOB, jobs, claim_ttl=timedelta(days=1)
+    )
+    assert [job.job_id for job in enqueued] == ["article-a"]
+    assert queue(QueueName.ARTICLES, redis_conn).count == 1
+
+
+def test_racing_batches_over_overlapping_items_enqueue_each_item_once(
+    redis_server: object, redis_conn: redis.Redis
+) -> None:
+    url = redis_server.url  # type: ignore[attr-defined]
+    names = [f"item{n}" for n in range(200)]
+    enqueued: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def race(offset: int) -> None:
+        own = redis.Redis.from_url(url)
+        # Each racer sees the items in another order and overlaps with every other racer.
+        mine = names[offset * 20 :] + names[: offset * 20]
+        barrier.wait()
+        for start in range(0, len(mine), 50):
+            done = enqueue_claimed_many(
+                own,
+                QueueName.ARTICLES,
+                ARTICLE_JOB,
+                _article_jobs(mine[start : start + 50]),
+                claim_ttl=timedelta(days=1),
+            )
+            with lock:
+                enqueued.extend(job.job_id for job in done)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(enqueued) == sorted(f"article-{name}" for name in names)
+    assert sorted(queue(QueueName.ARTICLES, redis_conn).job_ids) == sorted(enqueued)
 
 
 def test_embedded_redis_is_joined_by_a_second_client_on_the_same_data_dir(tmp_path: object) -> None:

@@ -283,6 +283,9 @@ async def _read(
     content_types: frozenset[str] | None,
 ) -> FetchResult:
     if response.status_code == 304:
+        # Reading the (empty) body to its end returns the connection to the pool; closing
+        # an unread response would close the connection, and a 304 poll is mostly handshake.
+        await response.aread()
         return _result(url, response, hops, b"")
     if response.status_code >= 400:
         retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))

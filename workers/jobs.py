@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -35,9 +36,10 @@ from monitor.polling import PollOutcome, effective_url, next_state
 from monitor.queues import (
     ARTICLE_JOB,
     KEY_PREFIX,
+    ClaimedJob,
     QueueName,
     article_job_id,
-    enqueue_claimed,
+    enqueue_claimed_many,
     seen_key,
 )
 from workers.alerts import record_alerts
@@ -75,9 +77,10 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
         )
     )
     counts = {"feeds": len(feeds), "not_modified": 0, "failed": 0, "new": 0}
+    queued = _enqueue_new_items(rt, [item for poll in polls for item in poll.items])
     updated = []
     for poll, state in zip(polls, states, strict=True):
-        new = _enqueue_new_items(rt, poll.items)
+        new = queued[poll.feed.id]
         outcome = replace(poll.outcome, new_items=new)
         after = next_state(state, poll.feed, outcome, _now(), policy, random.random())
         updated.append(after)
@@ -93,37 +96,49 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
     return counts
 
 
-def _enqueue_new_items(rt: Runtime, items: tuple[FeedItem, ...]) -> int:
-    """Claim and enqueue the items not seen before (by canonical URL, or by feed entry id)."""
+# Items claimed per Redis transaction: large enough to amortise the round trips, small
+# enough that a racing poller rarely invalidates a whole transaction.
+CLAIM_CHUNK = 500
+
+
+def _enqueue_new_items(rt: Runtime, items: list[FeedItem]) -> Counter[str]:
+    """Claim and enqueue the items not seen before (by canonical URL, or by feed entry id).
+
+    Returns how many new articles each feed queued.
+    """
+    queued: Counter[str] = Counter()
     if not items:
-        return 0
+        return queued
     keys = [(seen_key(i.canonical_url), _entry_key(i)) for i in items]
     with rt.connection.pipeline(transaction=False) as pipe:
         for url_key, entry_key in keys:
             pipe.exists(url_key, *([entry_key] if entry_key else []))
         seen = pipe.execute()
+    fresh = [
+        ClaimedJob(
+            job_id=article_job_id(item.canonical_url),
+            claim=url_key,
+            args=(item,),
+            claim_value=item.feed_id,
+            marks=((entry_key, item.canonical_url),) if entry_key else (),
+        )
+        for item, (url_key, entry_key), known in zip(items, keys, seen, strict=True)
+        if not known
+    ]
     retention = timedelta(days=rt.config.settings.seen_retention_days)
-    new = 0
-    for item, (url_key, entry_key), known in zip(items, keys, seen, strict=True):
-        if known:
-            continue
-        job_id = article_job_id(item.canonical_url)
-        if enqueue_claimed(
+    for start in range(0, len(fresh), CLAIM_CHUNK):
+        for job in enqueue_claimed_many(
             rt.connection,
             QueueName.ARTICLES,
             ARTICLE_JOB,
-            (item,),
-            job_id=job_id,
-            claim=url_key,
+            fresh[start : start + CLAIM_CHUNK],
             claim_ttl=retention,
-            claim_value=item.feed_id,
             retry=ARTICLE_RETRY,
         ):
-            new += 1
-            if entry_key:
-                rt.connection.set(entry_key, item.canonical_url, ex=retention)
+            item = job.args[0]
+            queued[item.feed_id] += 1
             log.info("article.queued", feed=item.feed_id, url=item.canonical_url)
-    return new
+    return queued
 
 
 def _entry_key(item: FeedItem) -> str | None:
@@ -182,8 +197,15 @@ def process_article(item: FeedItem) -> str:
         _dead_letter(rt, item, *failure)
 
     topics = classify_article(rt.classifier, article.title, article.text, article.language)
-    cluster_id = rt.clusters.assign(article.id, f"{article.title}\n{article.text}")
-    story = Story(article=article, topics=topics, cluster_id=cluster_id, fetched_at=_now())
+    fetched_at = _now()
+    cluster = rt.clusters.assign(article.id, article.title, article.text, fetched_at)
+    story = Story(
+        article=article,
+        topics=topics,
+        cluster_id=cluster.cluster_id,
+        fetched_at=fetched_at,
+        cluster_version=cluster.version,
+    )
     if not store.save_story(rt.engine, story):
         log.info("article.duplicate", url=item.canonical_url, story=story.id)
     else:
@@ -193,7 +215,8 @@ def process_article(item: FeedItem) -> str:
             title=article.title,
             language=article.language,
             topics=[t.id for t in topics],
-            cluster=cluster_id,
+            cluster=cluster.cluster_id,
+            cluster_version=cluster.version,
             outlet=article.outlet,
         )
     record_alerts(rt, story)
