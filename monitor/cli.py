@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor import outbox, store
+from monitor.cli_alerts import alerts_app
 from monitor.cli_dead_letters import dead_letters
 from monitor.cli_extract import extract
 from monitor.cli_feeds import feeds_app
@@ -26,7 +26,7 @@ from monitor.feed_state import load_feed_state
 from monitor.logs import configure_logging
 from monitor.model import DeliveryState
 from monitor.queues import WORKER_QUEUES, QueueName, connect_redis
-from monitor.records import delivery_record, story_record
+from monitor.records import story_record
 
 app = typer.Typer(
     name="wirewatch",
@@ -38,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(feeds_app, name="feeds", help="Feeds: add, list, remove, import, export, health.")
 app.add_typer(rules_app, name="rules", help="Alert rules: try a query before enabling it.")
+app.add_typer(alerts_app, name="alerts", help="Alert deliveries: list them; retry dead ones.")
 app.command("dead-letters")(dead_letters)
 app.command("extract")(extract)
 out = Console()
@@ -199,7 +200,8 @@ def scheduler(ctx: typer.Context) -> None:
     import signal
     import threading
 
-    from monitor.scheduler import FeedScheduler, requeue_undelivered
+    from monitor.delivery_schedule import requeue_undelivered
+    from monitor.scheduler import FeedScheduler
 
     c: Context = ctx.obj
     config = c.config()
@@ -272,37 +274,6 @@ def stories(
             s.article.title,
             ", ".join(t.label for t in s.topics),
             str(len(cluster.outlets)) if cluster else "1",
-        )
-    out.print(table)
-
-
-@app.command()
-def alerts(
-    ctx: typer.Context,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON array (see README for fields).")
-    ] = False,
-) -> None:
-    """List alert deliveries and their states (pending, sent, failed, dead).
-
-    Example: wirewatch alerts --json | jq '.[] | select(.state != "sent")'
-    """
-    c: Context = ctx.obj
-    found = outbox.list_deliveries(c.engine(c.config()))
-    if as_json:
-        print(json.dumps([delivery_record(d) for d in found], ensure_ascii=False, indent=2))
-        return
-    table = Table("id", "rule", "channel", "cluster", "state", "attempts", "sent at", "last error")
-    for d in found:
-        table.add_row(
-            str(d.id),
-            d.rule_id,
-            d.channel,
-            d.cluster_id,
-            d.state.value,
-            str(d.attempts),
-            d.sent_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if d.sent_at else "",
-            d.last_error or "",
         )
     out.print(table)
 

@@ -11,15 +11,16 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError, ConfigIssue, RuleError
-from monitor.model import AlertRule, Feed
+from monitor.model import AlertMode, AlertRule, DigestEvery, DigestSchedule, Feed
 from monitor.polling import PollPolicy
 from monitor.taxonomy import TaxonomySpec
 
@@ -103,13 +104,22 @@ class DemoSettings(_Strict):
 
 class ClusterSettings(_Strict):
     threshold: float = Field(0.5, gt=0, lt=1)
+    """Estimated Jaccard similarity at which the LSH index proposes an earlier story as a
+    candidate copy; every candidate is then checked exactly (workers/cluster.py)."""
     num_perm: int = Field(128, ge=16, le=1024)
     shingle_words: int = Field(4, ge=1, le=10)
+    window_hours: float = Field(72, gt=0)
+    """Stories older than this leave the index: later copies start a new cluster."""
+    update_min_new_share: float = Field(0.3, gt=0, le=1)
+    """A copy with at least this share of new text (runs of new shingles) is an update: it
+    opens the cluster's next version."""
 
 
 class NotifySettings(_Strict):
     max_attempts: int = Field(5, ge=1)
     retry_base_seconds: float = Field(10.0, gt=0)
+    send_timeout: int = Field(120, ge=5)
+    """How long one send may hold a delivery's lock; a worker killed mid-send frees it then."""
 
 
 class Settings(_Strict):
@@ -156,12 +166,38 @@ class FeedsFile(_Strict):
     feeds: tuple[FeedSpec, ...] = ()
 
 
+class DigestSpec(_Strict):
+    every: DigestEvery = DigestEvery.HOURLY
+    at: str = Field("00:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """HH:MM local time for daily digests; hourly digests use its minutes."""
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+            ) from exc
+        return name
+
+    def schedule(self) -> DigestSchedule:
+        hours, minutes = (int(part) for part in self.at.split(":"))
+        return DigestSchedule(self.every, time(hours, minutes), self.timezone)
+
+
 class RuleSpec(_Strict):
     id: str = Field(pattern=_ID)
     query: str
     channels: tuple[str, ...] = Field(min_length=1)
     min_topic_score: float = Field(0.0, ge=0, le=1)
     topics: tuple[str, ...] = ()
+    mode: AlertMode = AlertMode.INSTANT
+    digest: DigestSpec = DigestSpec()
+    max_per_hour: int | None = Field(None, ge=1)
+    updates: bool = False
 
 
 class AlertsFile(_Strict):
@@ -251,6 +287,10 @@ def load_config(directory: Path | None = None) -> Config:
             channels=spec.channels,
             min_topic_score=spec.min_topic_score,
             topics=spec.topics,
+            mode=spec.mode,
+            digest=spec.digest.schedule(),
+            max_per_hour=spec.max_per_hour,
+            updates=spec.updates,
         )
         for spec in alerts_file.rules
     )

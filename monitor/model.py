@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 
 def stable_id(text: str) -> str:
@@ -142,6 +142,8 @@ class Story:
     topics: tuple[TopicMatch, ...]
     cluster_id: str
     fetched_at: datetime
+    cluster_version: int = 1
+    """The version of its cluster the story is a copy of (2 and up: after a wire update)."""
 
     @property
     def id(self) -> str:
@@ -158,6 +160,36 @@ class StoryCluster:
     first_seen: datetime
     last_seen: datetime
     outlets: tuple[Outlet, ...] = ()
+    version: int = 1
+    """The latest version: 1 until a substantially updated copy (a wire update) arrives."""
+    updated_at: datetime | None = None
+    """When the latest version (2 or later) was first seen."""
+
+
+class AlertMode(enum.StrEnum):
+    INSTANT = "instant"
+    DIGEST = "digest"
+
+
+class DigestEvery(enum.StrEnum):
+    HOURLY = "hourly"
+    DAILY = "daily"
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When digests go out: every hour at minute ``at.minute``, or every day at ``at``,
+    in ``timezone`` (an IANA name)."""
+
+    every: DigestEvery = DigestEvery.HOURLY
+    at: time = time(0, 0)
+    timezone: str = "UTC"
+
+    @property
+    def key(self) -> str:
+        """A stable name: digests of rules with the same schedule go out together."""
+        at = f":{self.at.minute:02d}" if self.every is DigestEvery.HOURLY else f"{self.at:%H:%M}"
+        return f"{self.every.value}@{at} {self.timezone}"
 
 
 @dataclass(frozen=True)
@@ -170,6 +202,14 @@ class AlertRule:
     min_topic_score: float = 0.0
     topics: tuple[str, ...] = ()
     """When set, the story must also carry one of these topic ids (at min_topic_score)."""
+    mode: AlertMode = AlertMode.INSTANT
+    digest: DigestSchedule = DigestSchedule()
+    """The digest this rule's hits go into: all of them (mode digest), or those over the
+    rate limit (mode instant)."""
+    max_per_hour: int | None = None
+    """Instant alerts per channel and rolling hour; the rest are folded into the digest."""
+    updates: bool = False
+    """Alert again when a cluster gets a new version (a substantially updated wire)."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +254,31 @@ class Delivery:
     sent_at: datetime | None = None
     last_error: str | None = None
     spans: tuple[MatchSpan, ...] = field(default=())
+    cluster_version: int = 1
+    """1 for every rule that does not ask for updates: one alert per cluster."""
+    mode: AlertMode = AlertMode.INSTANT
+    digest_id: int | None = None
+    """The digest that carries (or carried) this hit, for mode digest."""
 
     def retry_delay(self, base_seconds: float = 10.0, cap_seconds: float = 3600.0) -> float:
         """Exponential backoff before the next attempt."""
+        return float(min(cap_seconds, base_seconds * 2 ** max(self.attempts - 1, 0)))
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One digest message: the hits of one period, for one channel and one schedule."""
+
+    id: int
+    channel: str
+    schedule: str
+    """``DigestSchedule.key`` of the rules it collects."""
+    period_end: datetime
+    state: DeliveryState
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+    def retry_delay(self, base_seconds: float = 10.0, cap_seconds: float = 3600.0) -> float:
         return float(min(cap_seconds, base_seconds * 2 ** max(self.attempts - 1, 0)))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from monitor.errors import DeliveryError
 from monitor.model import AlertRule, MatchSpan, Story, StoryCluster
@@ -24,51 +27,136 @@ class Message:
     html: str
 
 
-def render_alert(
-    rule: AlertRule, story: Story, cluster: StoryCluster, spans: tuple[MatchSpan, ...]
-) -> Message:
-    """The alert for one story cluster: title, outlets, topics, time, highlighted snippet, link."""
+@dataclass(frozen=True)
+class DigestEntry:
+    """One hit in a digest: the rule, the story it matched, its cluster and the spans."""
+
+    rule: AlertRule
+    story: Story
+    cluster: StoryCluster
+    spans: tuple[MatchSpan, ...]
+    update: bool = False
+
+
+@dataclass(frozen=True)
+class _StoryLines:
+    """What an alert says about one story, as plain-text lines and as HTML."""
+
+    title: str
+    facts: list[tuple[str, str]]
+    snippet_text: str
+    snippet_html: str
+    link: str
+
+
+def _story_lines(
+    story: Story, cluster: StoryCluster, spans: tuple[MatchSpan, ...], *, update: bool
+) -> _StoryLines:
     article = story.article
     outlets = sorted({o.name for o in cluster.outlets}) or [article.outlet]
     topics = ", ".join(t.label for t in story.topics) or "none"
     published = article.published.strftime("%Y-%m-%d %H:%M UTC") if article.published else "unknown"
     matched = ", ".join(sorted({s.text for s in spans})) or "-"
     snippet_text, snippet_html = _snippet(article.text, [s for s in spans if s.field == "text"])
-    title = f"[wirewatch] {rule.id}: {article.title}"
     # An instant alert leaves with the first copy: later outlets join the cluster afterwards.
     outlet_line = (
         f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''} so far: {', '.join(outlets)}"
     )
-    link = article.canonical_url
+    title = f"Update: {article.title}" if update else article.title
+    facts = [
+        ("Matched", matched),
+        ("Ran on", outlet_line),
+        ("Topics", topics),
+        ("Published", published),
+    ]
+    if update:
+        facts.append(("Version", f"{story.cluster_version} (the wire was updated)"))
+    return _StoryLines(title, facts, snippet_text, snippet_html, article.canonical_url)
 
-    text = "\n".join(
-        [
-            article.title,
-            "",
-            f"Rule: {rule.id} ({rule.query})",
-            f"Matched: {matched}",
-            f"Ran on {outlet_line}",
-            f"Topics: {topics}",
-            f"Published: {published}",
-            "",
-            snippet_text,
-            "",
-            f"Read: {link}",
-        ]
-    )
+
+def _story_text(lines: _StoryLines) -> list[str]:
+    return [
+        *(
+            f"{name}: {value}" if name != "Ran on" else f"Ran on {value}"
+            for name, value in lines.facts
+        ),
+        "",
+        lines.snippet_text,
+        "",
+        f"Read: {lines.link}",
+    ]
+
+
+def _story_html(lines: _StoryLines) -> str:
     e = html.escape
+    facts = "<br>".join(
+        f"{e(name)}: {e(value)}" if name != "Ran on" else f"Ran on {e(value)}"
+        for name, value in lines.facts
+    )
+    return (
+        f"<p>{facts}</p>"
+        f"<blockquote>{lines.snippet_html}</blockquote>"
+        f'<p>Read: <a href="{e(lines.link, quote=True)}">{e(lines.link)}</a></p>'
+    )
+
+
+def render_alert(
+    rule: AlertRule,
+    story: Story,
+    cluster: StoryCluster,
+    spans: tuple[MatchSpan, ...],
+    *,
+    update: bool = False,
+) -> Message:
+    """The alert for one story cluster: title, outlets, topics, time, highlighted snippet, link."""
+    lines = _story_lines(story, cluster, spans, update=update)
+    e = html.escape
+    text = "\n".join([lines.title, "", f"Rule: {rule.id} ({rule.query})", *_story_text(lines)])
     # Plain markup: mail clients show it, and Apprise derives the text/plain part from it.
     body = (
-        f"<h2>{e(article.title)}</h2>"
-        f"<p>Rule: <b>{e(rule.id)}</b> ({e(rule.query)})<br>"
-        f"Matched: {e(matched)}<br>"
-        f"Ran on {e(outlet_line)}<br>"
-        f"Topics: {e(topics)}<br>"
-        f"Published: {e(published)}</p>"
-        f"<blockquote>{snippet_html}</blockquote>"
-        f'<p>Read: <a href="{e(link, quote=True)}">{e(link)}</a></p>'
+        f"<h2>{e(lines.title)}</h2>"
+        f"<p>Rule: <b>{e(rule.id)}</b> ({e(rule.query)})</p>" + _story_html(lines)
     )
-    return Message(title=title, text=text, html=body)
+    return Message(title=f"[wirewatch] {rule.id}: {lines.title}", text=text, html=body)
+
+
+def render_digest(entries: Sequence[DigestEntry], period_end: datetime, timezone: str) -> Message:
+    """A period's hits in one message: by rule, then one entry per cluster, newest first."""
+    by_rule: dict[str, list[DigestEntry]] = {}
+    for entry in entries:
+        by_rule.setdefault(entry.rule.id, []).append(entry)
+    until = period_end.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    clusters = len({(x.cluster.id, x.story.cluster_version if x.update else 1) for x in entries})
+    stories = f"{clusters} stor{'ies' if clusters != 1 else 'y'}"
+    rules = f"{len(by_rule)} rule{'s' if len(by_rule) != 1 else ''}"
+    title = f"[wirewatch] digest until {until}: {stories}, {rules}"
+    e = html.escape
+    text: list[str] = [title]
+    body: list[str] = [f"<h1>{e(title)}</h1>"]
+    for rule_id in sorted(by_rule):
+        hits = _newest_first(by_rule[rule_id])
+        rule = hits[0].rule
+        text += ["", f"== {rule.id} ({rule.query}): {len(hits)} ==", ""]
+        body.append(f"<h2>{e(rule.id)} <small>({e(rule.query)})</small>: {len(hits)}</h2>")
+        for hit in hits:
+            lines = _story_lines(hit.story, hit.cluster, hit.spans, update=hit.update)
+            text += [f"* {lines.title}", *(f"  {line}" for line in _story_text(lines)), ""]
+            body.append(f"<h3>{e(lines.title)}</h3>" + _story_html(lines))
+    return Message(title=title, text="\n".join(text).rstrip() + "\n", html="".join(body))
+
+
+def _newest_first(entries: list[DigestEntry]) -> list[DigestEntry]:
+    """One entry per cluster version (its latest hit), newest story first."""
+    latest: dict[tuple[str, int], DigestEntry] = {}
+    for entry in entries:
+        key = (entry.cluster.id, entry.story.cluster_version if entry.update else 1)
+        if key not in latest or _when(entry) > _when(latest[key]):
+            latest[key] = entry
+    return sorted(latest.values(), key=lambda x: (_when(x), x.story.id), reverse=True)
+
+
+def _when(entry: DigestEntry) -> datetime:
+    return entry.story.article.published or entry.story.fetched_at
 
 
 def _snippet(text: str, spans: list[MatchSpan]) -> tuple[str, str]:

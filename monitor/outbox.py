@@ -1,8 +1,10 @@
-"""The alert outbox: one row per (rule, cluster, channel), written before anything is sent.
+"""The alert outbox: one row per (rule, cluster, version, channel), written before sending.
 
 The row's uniqueness (in the schema, ``monitor.store.deliveries``) is what makes delivery
 exactly-once in effect: a second worker, or a re-run after a crash, finds the row and
-sends nothing new; the row's state says what is left to do.
+sends nothing new; the row's state says what is left to do. Digest hits are rows too
+(mode ``digest``); a digest claims its rows in one transaction, so each hit goes out in
+exactly one digest.
 """
 
 from __future__ import annotations
@@ -15,24 +17,36 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from monitor.model import AlertHit, Delivery, DeliveryState, MatchSpan
-from monitor.store import as_utc, deliveries
+from monitor.model import AlertHit, AlertMode, Delivery, DeliveryState, Digest, MatchSpan
+from monitor.store import as_utc, deliveries, digests
+
+UNFINISHED = (DeliveryState.PENDING, DeliveryState.FAILED)
 
 
 def _spans_json(spans: Iterable[MatchSpan]) -> list[dict[str, Any]]:
     return [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in spans]
 
 
-def record_delivery(engine: Engine, hit: AlertHit, channel: str, now: datetime) -> Delivery | None:
-    """Write the outbox row before anything is sent; None if (rule, cluster, channel) exists."""
+def record_delivery(
+    engine: Engine,
+    hit: AlertHit,
+    channel: str,
+    now: datetime,
+    *,
+    cluster_version: int = 1,
+    mode: AlertMode = AlertMode.INSTANT,
+) -> Delivery | None:
+    """Write the outbox row before anything is sent; None if the row exists already."""
     try:
         with engine.begin() as conn:
             result = conn.execute(
                 deliveries.insert().values(
                     rule_id=hit.rule_id,
                     cluster_id=hit.cluster_id,
+                    cluster_version=cluster_version,
                     story_id=hit.story_id,
                     channel=channel,
+                    mode=mode.value,
                     state=DeliveryState.PENDING.value,
                     attempts=0,
                     created_at=as_utc(now),
@@ -62,6 +76,9 @@ def _delivery_from_row(row: sa.Row[Any]) -> Delivery:
         sent_at=as_utc(m["sent_at"]),
         last_error=m["last_error"],
         spans=tuple(MatchSpan(**s) for s in m["spans"] or []),
+        cluster_version=m["cluster_version"],
+        mode=AlertMode(m["mode"]),
+        digest_id=m["digest_id"],
     )
 
 
@@ -72,11 +89,19 @@ def get_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
 
 
 def list_deliveries(
-    engine: Engine, states: Iterable[DeliveryState] | None = None
+    engine: Engine,
+    states: Iterable[DeliveryState] | None = None,
+    *,
+    mode: AlertMode | None = None,
+    digest_id: int | None = None,
 ) -> list[Delivery]:
     query = sa.select(deliveries).order_by(deliveries.c.id)
     if states is not None:
         query = query.where(deliveries.c.state.in_([s.value for s in states]))
+    if mode is not None:
+        query = query.where(deliveries.c.mode == mode.value)
+    if digest_id is not None:
+        query = query.where(deliveries.c.digest_id == digest_id)
     with engine.connect() as conn:
         return [_delivery_from_row(row) for row in conn.execute(query)]
 
@@ -96,3 +121,149 @@ def update_delivery(
             .where(deliveries.c.id == delivery_id)
             .values(state=state.value, attempts=attempts, sent_at=as_utc(sent_at), last_error=error)
         )
+
+
+def _digest_from_row(row: sa.Row[Any]) -> Digest:
+    m = row._mapping
+    period_end, created = as_utc(m["period_end"]), as_utc(m["created_at"])
+    assert period_end is not None and created is not None
+    return Digest(
+        id=m["id"],
+        channel=m["channel"],
+        schedule=m["schedule"],
+        period_end=period_end,
+        state=DeliveryState(m["state"]),
+        attempts=m["attempts"],
+        created_at=created,
+        sent_at=as_utc(m["sent_at"]),
+        last_error=m["last_error"],
+    )
+
+
+def get_digest(engine: Engine, digest_id: int) -> Digest | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(digests).where(digests.c.id == digest_id)).first()
+    return _digest_from_row(row) if row is not None else None
+
+
+def list_digests(engine: Engine, states: Iterable[DeliveryState] | None = None) -> list[Digest]:
+    query = sa.select(digests).order_by(digests.c.id)
+    if states is not None:
+        query = query.where(digests.c.state.in_([s.value for s in states]))
+    with engine.connect() as conn:
+        return [_digest_from_row(row) for row in conn.execute(query)]
+
+
+def open_digest(
+    engine: Engine,
+    channel: str,
+    schedule: str,
+    rule_ids: Iterable[str],
+    period_end: datetime,
+    now: datetime,
+) -> Digest | None:
+    """The digest of one period, with every waiting hit recorded before ``period_end`` in it.
+
+    Idempotent: a second call (a re-run after a crash) finds the same digest and adds what
+    is still waiting. None when the period has no hits at all: nothing to send.
+    """
+    end = as_utc(period_end)
+    key = (
+        digests.c.channel == channel,
+        digests.c.schedule == schedule,
+        digests.c.period_end == end,
+    )
+    waiting = (
+        deliveries.c.channel == channel,
+        deliveries.c.rule_id.in_(list(rule_ids)),
+        deliveries.c.mode == AlertMode.DIGEST.value,
+        deliveries.c.digest_id.is_(None),
+        deliveries.c.created_at < end,
+    )
+    with engine.connect() as conn:
+        existing = conn.execute(sa.select(digests.c.id).where(*key)).scalar_one_or_none()
+        if existing is None:
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(deliveries).where(*waiting)
+            ).scalar_one()
+            if not count:
+                return None
+    if existing is None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    digests.insert().values(
+                        channel=channel,
+                        schedule=schedule,
+                        period_end=end,
+                        state=DeliveryState.PENDING.value,
+                        attempts=0,
+                        created_at=as_utc(now),
+                    )
+                )
+        except IntegrityError:
+            pass  # opened by a racing job: use that one
+    with engine.begin() as conn:
+        digest_id = conn.execute(sa.select(digests.c.id).where(*key)).scalar_one()
+        conn.execute(deliveries.update().where(*waiting).values(digest_id=digest_id))
+    found = get_digest(engine, digest_id)
+    assert found is not None
+    return found
+
+
+def update_digest(
+    engine: Engine,
+    digest_id: int,
+    *,
+    state: DeliveryState,
+    attempts: int,
+    sent_at: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    """Record a digest's attempt; its hits take the same state."""
+    values = {
+        "state": state.value,
+        "attempts": attempts,
+        "sent_at": as_utc(sent_at),
+        "last_error": error,
+    }
+    with engine.begin() as conn:
+        conn.execute(digests.update().where(digests.c.id == digest_id).values(**values))
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.digest_id == digest_id)
+            .values(state=state.value, sent_at=as_utc(sent_at), last_error=error)
+        )
+
+
+def reopen_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
+    """Make a failed or dead delivery pending again, with a fresh attempt budget."""
+    with engine.begin() as conn:
+        conn.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.id == delivery_id,
+                deliveries.c.state.in_([DeliveryState.FAILED.value, DeliveryState.DEAD.value]),
+            )
+            .values(state=DeliveryState.PENDING.value, attempts=0)
+        )
+    return get_delivery(engine, delivery_id)
+
+
+def reopen_digest(engine: Engine, digest_id: int) -> Digest | None:
+    with engine.begin() as conn:
+        reopened = conn.execute(
+            digests.update()
+            .where(
+                digests.c.id == digest_id,
+                digests.c.state.in_([DeliveryState.FAILED.value, DeliveryState.DEAD.value]),
+            )
+            .values(state=DeliveryState.PENDING.value, attempts=0)
+        ).rowcount
+        if reopened:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.digest_id == digest_id)
+                .values(state=DeliveryState.PENDING.value)
+            )
+    return get_digest(engine, digest_id)

@@ -12,7 +12,7 @@ import contextlib
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +36,7 @@ WORKER_QUEUES: tuple[QueueName, ...] = (QueueName.NOTIFY, QueueName.ARTICLES, Qu
 POLL_JOB = "workers.jobs.poll_feeds"
 ARTICLE_JOB = "workers.jobs.process_article"
 NOTIFY_JOB = "workers.alerts.send_notification"
+DIGEST_JOB = "workers.alerts.send_digest"
 
 # RQ retries a notify job only when it died (worker killed, crash): delivery failures are
 # handled inside the job, with their own backoff and dead-lettering.
@@ -95,6 +96,11 @@ def article_job_id(canonical_url: str) -> str:
 
 def notify_job_id(delivery_id: int, attempt: int) -> str:
     return f"notify-{delivery_id}-{attempt}"
+
+
+def digest_job_id(channel: str, schedule: str, period_end: datetime, attempt: int = 0) -> str:
+    """One digest job per channel, schedule, period (and retry)."""
+    return f"digest-{stable_id(f'{channel} {schedule}')}-{int(period_end.timestamp())}-{attempt}"
 
 
 def seen_key(canonical_url: str) -> str:

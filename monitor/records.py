@@ -8,7 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.model import Delivery, Feed, FeedItem, FeedState, Story, StoryCluster, TopicMatch
+from monitor.model import (
+    Delivery,
+    Digest,
+    Feed,
+    FeedItem,
+    FeedState,
+    Story,
+    StoryCluster,
+    TopicMatch,
+)
 
 if TYPE_CHECKING:
     from monitor.feed_registry import RegisteredFeed
@@ -73,6 +82,24 @@ def delivery_record(delivery: Delivery) -> dict[str, Any]:
         "created_at": _iso(delivery.created_at),
         "sent_at": _iso(delivery.sent_at),
         "last_error": delivery.last_error,
+        "cluster_version": delivery.cluster_version,
+        "mode": delivery.mode.value,
+        "digest_id": delivery.digest_id,
+    }
+
+
+def digest_record(digest: Digest) -> dict[str, Any]:
+    """The ``alerts --digests --json`` shape."""
+    return {
+        "id": digest.id,
+        "channel": digest.channel,
+        "schedule": digest.schedule,
+        "period_end": _iso(digest.period_end),
+        "state": digest.state.value,
+        "attempts": digest.attempts,
+        "created_at": _iso(digest.created_at),
+        "sent_at": _iso(digest.sent_at),
+        "last_error": digest.last_error,
     }
 
 

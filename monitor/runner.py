@@ -21,9 +21,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from monitor.config import Config
+from monitor.delivery_schedule import requeue_undelivered
 from monitor.logs import get_logger
 from monitor.queues import QueueName, RedisHandle, connect_redis, queue
-from monitor.scheduler import FeedScheduler, poll_all_now, requeue_undelivered
+from monitor.scheduler import FeedScheduler, poll_all_now
 from monitor.store import database_url, open_store
 
 log = get_logger("wirewatch.run")

@@ -18,15 +18,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor import feed_registry, outbox
+from monitor import feed_registry
 from monitor.config import Config
+from monitor.delivery_schedule import dispatch_digests, requeue_undelivered
 from monitor.feed_state import DUE_KEY, claim_due, schedule_new_feeds, unschedule_feeds
 from monitor.logs import get_logger
-from monitor.model import DeliveryState, Feed, stable_id
+from monitor.model import Feed, stable_id
 from monitor.queues import (
     KEY_PREFIX,
-    NOTIFY_JOB,
-    NOTIFY_RETRY,
     POLL_JOB,
     UNDELIVERED_SWEEP_SECONDS,
     QueueName,
@@ -126,35 +125,6 @@ def poll_all_now(connection: redis.Redis, engine: Engine, config: Config, now: d
     )
 
 
-def requeue_undelivered(
-    connection: redis.Redis, engine: Engine, *, min_age: timedelta = timedelta(0)
-) -> int:
-    """Enqueue a notify job for every delivery recorded but not yet sent (after a crash or stop).
-
-    ``min_age`` leaves alone deliveries so fresh that their own notify job is still queued.
-    """
-    count = 0
-    cutoff = datetime.now(UTC) - min_age
-    for delivery in outbox.list_deliveries(engine, (DeliveryState.PENDING, DeliveryState.FAILED)):
-        if delivery.created_at > cutoff:
-            continue
-        job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
-        if enqueue_claimed(
-            connection,
-            QueueName.NOTIFY,
-            NOTIFY_JOB,
-            (delivery.id,),
-            job_id=job_id,
-            claim=claim_key(job_id),
-            claim_ttl=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
-            retry=NOTIFY_RETRY,
-        ):
-            count += 1
-    if count:
-        log.info("alert.resumed", deliveries=count)
-    return count
-
-
 class FeedScheduler:
     """The scheduler role: ticks while it holds the leader lock, idles while another does."""
 
@@ -181,6 +151,7 @@ class FeedScheduler:
             if self._synced is None or now - self._synced >= timedelta(seconds=SYNC_SECONDS):
                 self._feeds = sync_feeds(self.connection, self.engine, self.config, now)
                 self._synced = now
+            dispatch_digests(self.connection, self.config, now)
             return dispatch_due(
                 self.connection,
                 self._feeds,
@@ -197,7 +168,9 @@ class FeedScheduler:
             return
         try:
             requeue_undelivered(
-                self.connection, self.engine, min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS)
+                self.connection,
+                self.engine,
+                min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
             )
         except (redis.RedisError, SQLAlchemyError) as exc:
             log.error("scheduler.sweep_failed", error=str(exc))

@@ -49,6 +49,7 @@ stories = sa.Table(
     sa.Column("topics", sa.JSON, nullable=False),
     sa.Column("cluster_id", sa.String(32), nullable=False, index=True),
     sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("cluster_version", sa.Integer, nullable=False, server_default=sa.text("1")),
 )
 
 clusters = sa.Table(
@@ -59,6 +60,9 @@ clusters = sa.Table(
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default=sa.text("1")),
+    # When the cluster's latest version (2 or later) started; None while it has only one.
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 
 deliveries = sa.Table(
@@ -75,7 +79,27 @@ deliveries = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
     sa.Column("spans", sa.JSON, nullable=False),
-    sa.UniqueConstraint("rule_id", "cluster_id", "channel", name="uq_delivery_once"),
+    sa.Column("cluster_version", sa.Integer, nullable=False, server_default=sa.text("1")),
+    sa.Column("mode", sa.String(16), nullable=False, server_default="instant"),
+    sa.Column("digest_id", sa.Integer, index=True),
+    sa.UniqueConstraint(
+        "rule_id", "cluster_id", "cluster_version", "channel", name="uq_delivery_once"
+    ),
+)
+
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("schedule", sa.String(100), nullable=False),
+    sa.Column("period_end", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("channel", "schedule", "period_end", name="uq_digest_once"),
 )
 
 feeds = sa.Table(
@@ -165,6 +189,7 @@ def save_story(engine: Engine, story: Story) -> bool:
         "topics": [topic_record(t) for t in story.topics],
         "cluster_id": story.cluster_id,
         "fetched_at": as_utc(story.fetched_at),
+        "cluster_version": story.cluster_version,
     }
     try:
         with engine.begin() as conn:
@@ -176,7 +201,13 @@ def save_story(engine: Engine, story: Story) -> bool:
 
 
 def _extend_cluster(engine: Engine, story: Story) -> None:
+    """Open the story's cluster, or move its last_seen (and its version) forward.
+
+    Each update only moves forward (``last_seen < seen``, ``version < v``), so racing
+    workers and out-of-order saves leave the latest values whatever the order.
+    """
     seen = as_utc(story.fetched_at)
+    version = story.cluster_version
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -186,6 +217,8 @@ def _extend_cluster(engine: Engine, story: Story) -> None:
                     title=story.article.title,
                     first_seen=seen,
                     last_seen=seen,
+                    version=version,
+                    updated_at=seen if version > 1 else None,
                 )
             )
     except IntegrityError:
@@ -194,6 +227,11 @@ def _extend_cluster(engine: Engine, story: Story) -> None:
                 clusters.update()
                 .where(clusters.c.id == story.cluster_id, clusters.c.last_seen < seen)
                 .values(last_seen=seen)
+            )
+            conn.execute(
+                clusters.update()
+                .where(clusters.c.id == story.cluster_id, clusters.c.version < version)
+                .values(version=version, updated_at=seen)
             )
 
 
@@ -216,7 +254,13 @@ def _story_from_row(row: sa.Row[Any]) -> Story:
     )
     fetched = as_utc(m["fetched_at"])
     assert fetched is not None
-    return Story(article, _topics_from_json(m["topics"]), m["cluster_id"], fetched)
+    return Story(
+        article,
+        _topics_from_json(m["topics"]),
+        m["cluster_id"],
+        fetched,
+        cluster_version=m["cluster_version"],
+    )
 
 
 def get_story(engine: Engine, story_id: str) -> Story | None:
@@ -251,7 +295,16 @@ def get_cluster(engine: Engine, cluster_id: str) -> StoryCluster | None:
     first, last = as_utc(m["first_seen"]), as_utc(m["last_seen"])
     assert first is not None and last is not None
     outlets = tuple(Outlet(name=r.outlet, url=r.url, story_id=r.id) for r in members)
-    return StoryCluster(m["id"], m["lead_story_id"], m["title"], first, last, outlets)
+    return StoryCluster(
+        m["id"],
+        m["lead_story_id"],
+        m["title"],
+        first,
+        last,
+        outlets,
+        version=m["version"],
+        updated_at=as_utc(m["updated_at"]),
+    )
 
 
 def count_rows(engine: Engine) -> dict[str, int]:

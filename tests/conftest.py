@@ -11,8 +11,9 @@ import redis
 from sqlalchemy.engine import Engine
 
 from monitor import store
+from monitor.demo.mailbox import Mailbox
 from monitor.queues import RedisHandle, connect_redis
-from tests.support import LoopbackServer, postgres_bindir, start_postgres
+from tests.support import LoopbackServer, free_port, postgres_bindir, start_postgres
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,16 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
             conn.execute(table.delete())
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path, smtp_port: int) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on loopback; messages land in files."""
+    box = Mailbox("127.0.0.1", smtp_port, tmp_path / "mailbox")
+    yield box
+    box.stop()

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,20 +16,15 @@ from sqlalchemy.engine import Engine
 
 from monitor import outbox, store
 from monitor.config import Config, load_config
+from monitor.delivery_schedule import requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.model import AlertHit, Article, DeliveryState, FeedItem, Story
 from monitor.queues import QueueName, RedisHandle, queue
-from monitor.scheduler import requeue_undelivered
-from tests.support import ROOT, WIRE_TITLE, free_port, seed_story
+from tests.support import ROOT, WIRE_TITLE, seed_story
 from workers import alerts, jobs
 from workers.runtime import configure
 
 NOW = datetime(2025, 8, 15, 20, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
 
 
 @pytest.fixture
@@ -52,13 +46,6 @@ def engine(
     config: Config, tmp_path: Path, redis_server: RedisHandle, redis_conn: redis.Redis
 ) -> Engine:
     return configure(config, tmp_path / "data", redis_server.url).engine
-
-
-@pytest.fixture
-def mailbox(tmp_path: Path, smtp_port: int) -> Iterator[Mailbox]:
-    box = Mailbox("127.0.0.1", smtp_port, tmp_path / "mailbox")
-    yield box
-    box.stop()
 
 
 def wire_article() -> Article:

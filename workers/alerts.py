@@ -1,24 +1,38 @@
-"""Alerts: rules matched against stored stories, the outbox, and the notify job.
+"""Alerts: rules matched against stored stories, the outbox, and the jobs that send.
 
-record_alerts(story)         rules → one outbox row per (rule, cluster, channel) → notify job
-send_notification(delivery)  render → Apprise; record-then-send, retry with backoff, dead letter
+    record_alerts(story)        rules → one outbox row per (rule, cluster[, version], channel);
+                                instant rows get a notify job, digest rows wait for their period
+    send_notification(delivery) render → Apprise; record-then-send, retry with backoff, dead letter
+    send_digest(channel, schedule, period_end)
+                                the period's waiting rows → one message → Apprise; same guarantees
+
+A rule's rate limit (``max_per_hour``) is a sliding window in Redis, shared by every worker;
+hits over it are recorded as digest rows, so they arrive folded into the next digest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from monitor import outbox, store
 from monitor.errors import DeliveryError
 from monitor.logs import get_logger
-from monitor.model import AlertHit, Delivery, DeliveryState, Story
-from monitor.notify import deliver, render_alert
+from monitor.model import AlertHit, AlertMode, AlertRule, Delivery, DeliveryState, Digest, Story
+from monitor.notify import DigestEntry, deliver, render_alert, render_digest
 from monitor.queues import (
+    DIGEST_JOB,
+    KEY_PREFIX,
     NOTIFY_JOB,
     NOTIFY_RETRY,
     QueueName,
     claim_key,
+    digest_job_id,
     enqueue_claimed,
     enqueue_in,
     notify_job_id,
@@ -28,13 +42,26 @@ from workers.runtime import Runtime, runtime
 
 log = get_logger("wirewatch.alerts")
 
+# KEYS: the window (zset). ARGV: now_ms, window_ms, limit, member.
+# Returns 1 when the member holds a slot in the window (taken now or before), else 0.
+_TAKE_SLOT = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+RATE_WINDOW = timedelta(hours=1)
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def record_alerts(rt: Runtime, story: Story) -> None:
-    """Match every rule against a stored story; write an outbox row and a notify job per hit."""
+    """Match every rule against a stored story; write an outbox row (and a job) per hit."""
     article = story.article
     target = prepare_target(
         MatchTarget(
@@ -52,28 +79,52 @@ def record_alerts(rt: Runtime, story: Story) -> None:
         if spans is None or not _topics_allow(rule.topics, rule.min_topic_score, story):
             continue
         hit = AlertHit(rule_id=rule.id, story_id=story.id, cluster_id=story.cluster_id, spans=spans)
+        # Without `updates`, every version of a cluster is one alert (version 1's row).
+        version = story.cluster_version if rule.updates else 1
         for channel in rule.channels:
-            delivery = outbox.record_delivery(rt.engine, hit, channel, _now())
-            if delivery is None:
-                continue  # this cluster already alerted on this channel
-            job_id = notify_job_id(delivery.id, 0)
-            enqueue_claimed(
-                rt.connection,
-                QueueName.NOTIFY,
-                NOTIFY_JOB,
-                (delivery.id,),
-                job_id=job_id,
-                claim=claim_key(job_id),
-                claim_ttl=timedelta(days=1),
-                retry=NOTIFY_RETRY,
+            mode = _mode_for(rt, rule, channel, f"{story.cluster_id}:{version}")
+            delivery = outbox.record_delivery(
+                rt.engine, hit, channel, _now(), cluster_version=version, mode=mode
             )
+            if delivery is None:
+                continue  # this cluster (version) already alerted on this channel
+            if mode is AlertMode.INSTANT:
+                _enqueue_notify(rt, delivery.id, notify_job_id(delivery.id, 0))
             log.info(
                 "alert.recorded",
                 rule=rule.id,
                 cluster=story.cluster_id,
+                version=version,
                 channel=channel,
                 delivery=delivery.id,
+                mode=mode.value,
             )
+
+
+def _mode_for(rt: Runtime, rule: AlertRule, channel: str, hit_key: str) -> AlertMode:
+    """Instant, unless the rule is a digest rule or its hourly instant budget is spent."""
+    if rule.mode is AlertMode.DIGEST or rule.max_per_hour is None:
+        return rule.mode
+    window = f"{KEY_PREFIX}rate:{rule.id}:{channel}"
+    args = [int(time.time() * 1000), int(RATE_WINDOW.total_seconds() * 1000), rule.max_per_hour]
+    taken = rt.connection.register_script(_TAKE_SLOT)(keys=[window], args=[*args, hit_key])
+    if taken:
+        return AlertMode.INSTANT
+    log.info("alert.rate_limited", rule=rule.id, channel=channel, limit=rule.max_per_hour)
+    return AlertMode.DIGEST
+
+
+def _enqueue_notify(rt: Runtime, delivery_id: int, job_id: str) -> None:
+    enqueue_claimed(
+        rt.connection,
+        QueueName.NOTIFY,
+        NOTIFY_JOB,
+        (delivery_id,),
+        job_id=job_id,
+        claim=claim_key(job_id),
+        claim_ttl=timedelta(days=1),
+        retry=NOTIFY_RETRY,
+    )
 
 
 def _topics_allow(wanted: tuple[str, ...], min_score: float, story: Story) -> bool:
@@ -88,13 +139,18 @@ def _topics_allow(wanted: tuple[str, ...], min_score: float, story: Story) -> bo
 def send_notification(delivery_id: int) -> str:
     """Deliver one outbox row, at most once at a time, until it is sent or dead."""
     rt = runtime()
-    lock = rt.connection.lock(f"wirewatch:lock:delivery:{delivery_id}", timeout=300, blocking=False)
-    if not lock.acquire():
-        return "busy"  # another worker is sending this very delivery
+    hold = rt.config.settings.notify.send_timeout
+    lock = rt.connection.lock(f"{KEY_PREFIX}lock:delivery:{delivery_id}", timeout=hold)
+    if not lock.acquire(blocking=False):
+        # Another worker is sending it, or died sending it: look again once its lock expired.
+        _retry_later(rt, NOTIFY_JOB, (delivery_id,), f"notify-{delivery_id}-busy", hold)
+        return "busy"
     try:
         delivery = outbox.get_delivery(rt.engine, delivery_id)
         if delivery is None or delivery.state in (DeliveryState.SENT, DeliveryState.DEAD):
             return "done"
+        if delivery.mode is AlertMode.DIGEST:
+            return "digest"  # sent with its digest
         story = store.get_story(rt.engine, delivery.story_id)
         cluster = store.get_cluster(rt.engine, delivery.cluster_id)
         rule = next((r for r in rt.config.rules if r.id == delivery.rule_id), None)
@@ -105,7 +161,9 @@ def send_notification(delivery_id: int) -> str:
                 raise DeliveryError(
                     "rule, channel or story no longer exists", channel=delivery.channel
                 )
-            deliver(delivery.channel, url, render_alert(rule, story, cluster, delivery.spans))
+            update = delivery.cluster_version > 1
+            message = render_alert(rule, story, cluster, delivery.spans, update=update)
+            deliver(delivery.channel, url, message)
         except DeliveryError as exc:
             return _delivery_failed(rt, replace(delivery, attempts=attempts), exc)
         outbox.update_delivery(
@@ -121,7 +179,27 @@ def send_notification(delivery_id: int) -> str:
         )
         return "sent"
     finally:
+        _release(lock)
+
+
+def _release(lock: Lock) -> None:
+    with contextlib.suppress(LockError):  # held past its timeout: someone may hold it now
         lock.release()
+
+
+def _retry_later(rt: Runtime, func: str, args: tuple[object, ...], stem: str, after: int) -> None:
+    """One follow-up job per stem and window: a burst of busy answers schedules one retry."""
+    job_id = f"{stem}-{int(time.time()) // max(after, 1)}"
+    if rt.connection.set(claim_key(job_id), "1", nx=True, ex=after * 2):
+        enqueue_in(
+            rt.connection,
+            QueueName.NOTIFY,
+            func,
+            args,
+            job_id=job_id,
+            delay=timedelta(seconds=after),
+            retry=NOTIFY_RETRY,
+        )
 
 
 def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str:
@@ -153,4 +231,79 @@ def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str
         retry=NOTIFY_RETRY,
     )
     log.warning("alert.failed", retry_in=delay.total_seconds(), **context)
+    return "failed"
+
+
+def send_digest(channel: str, schedule: str, period_end: str) -> str:
+    """Send the digest of one period for one channel and schedule (ISO ``period_end``)."""
+    rt = runtime()
+    end = datetime.fromisoformat(period_end)
+    rules = {r.id: r for r in rt.config.rules if r.digest.key == schedule and channel in r.channels}
+    digest = outbox.open_digest(rt.engine, channel, schedule, rules, end, _now())
+    if digest is None:
+        return "empty"
+    hold = rt.config.settings.notify.send_timeout
+    lock = rt.connection.lock(f"{KEY_PREFIX}lock:digest:{digest.id}", timeout=hold)
+    if not lock.acquire(blocking=False):
+        _retry_later(rt, DIGEST_JOB, (channel, schedule, period_end), f"digest-{digest.id}", hold)
+        return "busy"
+    try:
+        digest = outbox.get_digest(rt.engine, digest.id) or digest
+        if digest.state in (DeliveryState.SENT, DeliveryState.DEAD):
+            return "done"
+        attempts = digest.attempts + 1
+        url = rt.config.channels.get(channel)
+        try:
+            entries = _digest_entries(rt, digest, rules)
+            if url is None or not entries:
+                raise DeliveryError("channel, rules or stories no longer exist", channel=channel)
+            timezone = next(iter(rules.values())).digest.timezone
+            deliver(channel, url, render_digest(entries, digest.period_end, timezone))
+        except DeliveryError as exc:
+            return _digest_failed(rt, replace(digest, attempts=attempts), exc)
+        outbox.update_digest(
+            rt.engine, digest.id, state=DeliveryState.SENT, attempts=attempts, sent_at=_now()
+        )
+        log.info("digest.delivered", digest=digest.id, channel=channel, hits=len(entries))
+        return "sent"
+    finally:
+        _release(lock)
+
+
+def _digest_entries(rt: Runtime, digest: Digest, rules: dict[str, AlertRule]) -> list[DigestEntry]:
+    entries = []
+    for hit in outbox.list_deliveries(rt.engine, digest_id=digest.id):
+        story = store.get_story(rt.engine, hit.story_id)
+        cluster = store.get_cluster(rt.engine, hit.cluster_id)
+        rule = rules.get(hit.rule_id)
+        if story is None or cluster is None or rule is None:
+            log.warning("digest.hit_skipped", digest=digest.id, delivery=hit.id)
+            continue
+        update = hit.cluster_version > 1
+        entries.append(DigestEntry(rule, story, cluster, hit.spans, update=update))
+    return entries
+
+
+def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
+    settings = rt.config.settings.notify
+    dead = digest.attempts >= settings.max_attempts
+    state = DeliveryState.DEAD if dead else DeliveryState.FAILED
+    outbox.update_digest(
+        rt.engine, digest.id, state=state, attempts=digest.attempts, error=str(exc)
+    )
+    context = {"digest": digest.id, "channel": digest.channel, "attempts": digest.attempts}
+    if dead:
+        log.error("digest.dead", error=str(exc), **context)
+        return "dead"
+    delay = timedelta(seconds=digest.retry_delay(settings.retry_base_seconds))
+    enqueue_in(
+        rt.connection,
+        QueueName.NOTIFY,
+        DIGEST_JOB,
+        (digest.channel, digest.schedule, digest.period_end.isoformat()),
+        job_id=digest_job_id(digest.channel, digest.schedule, digest.period_end, digest.attempts),
+        delay=delay,
+        retry=NOTIFY_RETRY,
+    )
+    log.warning("digest.failed", error=str(exc), retry_in=delay.total_seconds(), **context)
     return "failed"
