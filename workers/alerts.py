@@ -89,7 +89,7 @@ def record_alerts(rt: Runtime, story: Story) -> None:
             if delivery is None:
                 continue  # this cluster (version) already alerted on this channel
             if mode is AlertMode.INSTANT:
-                _enqueue_notify(rt, delivery.id, notify_job_id(delivery.id, 0))
+                enqueue_notify(rt, delivery.id, notify_job_id(delivery.id, 0))
             log.info(
                 "alert.recorded",
                 rule=rule.id,
@@ -114,7 +114,8 @@ def _mode_for(rt: Runtime, rule: AlertRule, channel: str, hit_key: str) -> Alert
     return AlertMode.DIGEST
 
 
-def _enqueue_notify(rt: Runtime, delivery_id: int, job_id: str) -> None:
+def enqueue_notify(rt: Runtime, delivery_id: int, job_id: str) -> None:
+    """Queue the notify job of an outbox row (claimed: once per job id)."""
     enqueue_claimed(
         rt.connection,
         QueueName.NOTIFY,
