@@ -50,7 +50,12 @@ class _StoryLines:
 
 
 def _story_lines(
-    story: Story, cluster: StoryCluster, spans: tuple[MatchSpan, ...], *, update: bool
+    story: Story,
+    cluster: StoryCluster,
+    spans: tuple[MatchSpan, ...],
+    *,
+    update: bool,
+    so_far: bool = True,
 ) -> _StoryLines:
     article = story.article
     outlets = sorted({o.name for o in cluster.outlets}) or [article.outlet]
@@ -58,10 +63,11 @@ def _story_lines(
     published = article.published.strftime("%Y-%m-%d %H:%M UTC") if article.published else "unknown"
     matched = ", ".join(sorted({s.text for s in spans})) or "-"
     snippet_text, snippet_html = _snippet(article.text, [s for s in spans if s.field == "text"])
+    # One line, whatever paragraphs it spans: chat channels and digest lists stay readable.
+    snippet_text, snippet_html = " ".join(snippet_text.split()), " ".join(snippet_html.split())
     # An instant alert leaves with the first copy: later outlets join the cluster afterwards.
-    outlet_line = (
-        f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''} so far: {', '.join(outlets)}"
-    )
+    count = f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
+    outlet_line = f"{count}{' so far' if so_far else ''}: {', '.join(outlets)}"
     title = f"Update: {article.title}" if update else article.title
     facts = [
         ("Matched", matched),
@@ -139,7 +145,7 @@ def render_digest(entries: Sequence[DigestEntry], period_end: datetime, timezone
         text += ["", f"== {rule.id} ({rule.query}): {len(hits)} ==", ""]
         body.append(f"<h2>{e(rule.id)} <small>({e(rule.query)})</small>: {len(hits)}</h2>")
         for hit in hits:
-            lines = _story_lines(hit.story, hit.cluster, hit.spans, update=hit.update)
+            lines = _story_lines(hit.story, hit.cluster, hit.spans, update=hit.update, so_far=False)
             text += [f"* {lines.title}", *(f"  {line}" for line in _story_text(lines)), ""]
             body.append(f"<h3>{e(lines.title)}</h3>" + _story_html(lines))
     return Message(title=title, text="\n".join(text).rstrip() + "\n", html="".join(body))
