@@ -18,6 +18,21 @@ from monitor.errors import DeliveryError
 from monitor.model import AlertRule, MatchSpan, Story, StoryCluster
 
 SNIPPET_CHARS = 240
+# Apprise's email services: they get the HTML alert (with a text part Apprise derives).
+EMAIL_SCHEMES = frozenset(
+    {
+        "mailto",
+        "mailtos",
+        "ses",
+        "sendgrid",
+        "mailgun",
+        "sparkpost",
+        "smtp2go",
+        "resend",
+        "brevo",
+        "o365",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +78,6 @@ def _story_lines(
     published = article.published.strftime("%Y-%m-%d %H:%M UTC") if article.published else "unknown"
     matched = ", ".join(sorted({s.text for s in spans})) or "-"
     snippet_text, snippet_html = _snippet(article.text, [s for s in spans if s.field == "text"])
-    # One line, whatever paragraphs it spans: chat channels and digest lists stay readable.
-    snippet_text, snippet_html = " ".join(snippet_text.split()), " ".join(snippet_html.split())
     # An instant alert leaves with the first copy: later outlets join the cluster afterwards.
     count = f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
     outlet_line = f"{count}{' so far' if so_far else ''}: {', '.join(outlets)}"
@@ -87,7 +100,7 @@ def _story_text(lines: _StoryLines) -> list[str]:
             for name, value in lines.facts
         ),
         "",
-        lines.snippet_text,
+        *(line for line in lines.snippet_text.splitlines() if line.strip()),
         "",
         f"Read: {lines.link}",
     ]
@@ -99,9 +112,10 @@ def _story_html(lines: _StoryLines) -> str:
         f"{e(name)}: {e(value)}" if name != "Ran on" else f"Ran on {e(value)}"
         for name, value in lines.facts
     )
+    snippet = "<br>".join(filter(str.strip, lines.snippet_html.splitlines()))
     return (
         f"<p>{facts}</p>"
-        f"<blockquote>{lines.snippet_html}</blockquote>"
+        f"<blockquote>{snippet}</blockquote>"
         f'<p>Read: <a href="{e(lines.link, quote=True)}">{e(lines.link)}</a></p>'
     )
 
@@ -117,7 +131,8 @@ def render_alert(
     """The alert for one story cluster: title, outlets, topics, time, highlighted snippet, link."""
     lines = _story_lines(story, cluster, spans, update=update)
     e = html.escape
-    text = "\n".join([lines.title, "", f"Rule: {rule.id} ({rule.query})", *_story_text(lines)])
+    # The title travels as the message's title (subject, chat header): not again in the body.
+    text = "\n".join([f"Rule: {rule.id} ({rule.query})", *_story_text(lines)])
     # Plain markup: mail clients show it, and Apprise derives the text/plain part from it.
     body = (
         f"<h2>{e(lines.title)}</h2>"
@@ -195,7 +210,7 @@ def channel_url_problem(url: str) -> str | None:
     """Why Apprise cannot use this channel URL, or None when it can."""
     import apprise
 
-    with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]
         try:
             instance = apprise.Apprise.instantiate(url)
         except Exception as exc:  # Apprise raises assorted types for odd URLs
@@ -203,7 +218,7 @@ def channel_url_problem(url: str) -> str | None:
         log = captured.getvalue().strip()
     if instance is None:
         scheme = url.split("://", 1)[0] if "://" in url else "?"
-        reason = log.splitlines()[0].split(" - ")[-1] if log else "unknown scheme or malformed URL"
+        reason = log.splitlines()[0] if log else "unknown scheme or malformed URL"
         return f"Apprise cannot use this {scheme}:// URL: {reason}"
     return None
 
@@ -215,14 +230,13 @@ def deliver(channel: str, url: str, message: Message) -> None:
     service = apprise.Apprise.instantiate(url)
     if not service:
         raise DeliveryError(f"channel {channel!r}: Apprise rejected the URL", channel=channel)
-    # HTML where the service speaks it (email); our own plain text elsewhere (ntfy, Telegram …)
-    # rather than Apprise's conversion of the HTML.
-    formats = service.notify_format  # one format, or those it supports, preferred first
-    preferred = formats[0] if isinstance(formats, tuple) else formats
-    html_native = preferred == apprise.NotifyFormat.HTML
+    # HTML for email (the title as a heading, <mark>ed matches); our own plain text for every
+    # other service, even those that prefer HTML (Telegram): Apprise's conversion of our HTML
+    # would drop the highlighting, and chat shows the title as the header already.
+    html_native = url.split("://", 1)[0].lower() in EMAIL_SCHEMES
     sender = apprise.Apprise()
     sender.add(service)
-    with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]
         ok = sender.notify(
             title=message.title,
             body=message.html if html_native else message.text,

@@ -8,14 +8,18 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from monitor.model import Article, Outlet, Story, StoryCluster, TopicMatch
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,10 +52,15 @@ Route = Callable[[BaseHTTPRequestHandler], Reply | None]
 
 
 class LoopbackServer:
-    """An HTTP server on 127.0.0.1 whose answers a test sets per path; it records requests."""
+    """An HTTP server on 127.0.0.1 whose answers a test sets per path; it records requests.
+
+    ``fallback`` answers paths without a route of their own (404 when unset): APIs whose
+    paths carry ids the client makes up (Matrix's transaction ids) dispatch there.
+    """
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.fallback: Route | None = None
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.posted: list[bytes] = []
         server = self
@@ -62,10 +71,12 @@ class LoopbackServer:
                 server.posted.append(self.rfile.read(length))
                 self.do_GET()
 
+            do_PUT = do_POST
+
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 server.requests.append((self.path, dict(self.headers)))
-                route = server.routes.get(path)
+                route = server.routes.get(path, server.fallback)
                 reply = route(self) if route else Reply(404, b"not found")
                 if reply is None:  # the route wrote the response itself
                     return
@@ -84,7 +95,10 @@ class LoopbackServer:
         self._httpd.daemon_threads = True
         self.port = int(self._httpd.server_address[1])
         self.base_url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        # A short poll interval: close() waits up to one interval for the serving loop to stop.
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def use_tls(self, context: ssl.SSLContext) -> None:
         """Serve HTTPS from now on (URLs then start with https://)."""
@@ -106,6 +120,66 @@ def seed_story() -> tuple[str, str]:
     start = lines.index(WIRE_TITLE)
     end = next(i for i, line in enumerate(lines) if line.startswith("Krieg / Konflikte"))
     return WIRE_TITLE, "\n".join(lines[start + 1 : end]).strip()
+
+
+def seed_wire_story() -> tuple[Story, StoryCluster]:
+    """The seed wire as stored: Rundblick's copy, in a cluster the three demo outlets share."""
+    _, body = seed_story()
+    url = "http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html"
+    article = Article(
+        url=url,
+        canonical_url=url,
+        final_url=url,
+        feed_id="rundblick",
+        outlet="Rundblick",
+        title=WIRE_TITLE,
+        text=body,
+        published=datetime(2025, 8, 15, 20, 7, tzinfo=UTC),
+        author="dpa",
+        sitename="Rundblick",
+        language="de",
+        language_confidence=0.99,
+    )
+    story = Story(
+        article,
+        (TopicMatch("world/ukraine-war", "Ukraine war", 0.95),),
+        article.id,
+        datetime(2025, 8, 15, 20, 9, tzinfo=UTC),
+    )
+    outlets = tuple(
+        Outlet(name, f"http://127.0.0.1/{i}", f"s{i}")
+        for i, name in enumerate(["Rundblick", "Hanse-Kurier", "Alpenland Zeitung"])
+    )
+    cluster = StoryCluster(
+        article.id, article.id, WIRE_TITLE, story.fetched_at, story.fetched_at, outlets
+    )
+    return story, cluster
+
+
+def pipeline_env(data_dir: Path, config_dir: Path) -> dict[str, str]:
+    """The environment for `wirewatch` on a fresh data directory, with free demo ports."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(
+        WIREWATCH_HOME=str(data_dir),
+        WIREWATCH_CONFIG=str(config_dir),
+        WIREWATCH_DEMO_PORT=str(free_port()),
+        WIREWATCH_DEMO_SMTP_PORT=str(free_port()),
+    )
+    return env
+
+
+def wirewatch(
+    env: dict[str, str], *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """Run the `wirewatch` command line in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def postgres_bindir() -> Path | None:

@@ -5,60 +5,23 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from monitor.demo.mailbox import Mailbox
 from monitor.errors import DeliveryError
-from monitor.model import AlertRule, Article, MatchSpan, Outlet, Story, StoryCluster, TopicMatch
+from monitor.model import AlertRule, MatchSpan, Story, StoryCluster
 from monitor.notify import channel_url_problem, deliver, render_alert
-from tests.support import WIRE_TITLE, LoopbackServer, Reply, free_port, seed_story
+from tests.support import WIRE_TITLE, LoopbackServer, Reply, free_port, seed_wire_story
 
 RULE = AlertRule(id="putin-selenskyj", query="Putin AND Selenskyj", channels=("mail",))
 
 
 def wire_story() -> tuple[Story, StoryCluster, tuple[MatchSpan, ...]]:
-    _, body = seed_story()
-    article = Article(
-        url="http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
-        canonical_url="http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
-        final_url="http://127.0.0.1:8765/rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
-        feed_id="rundblick",
-        outlet="Rundblick",
-        title=WIRE_TITLE,
-        text=body,
-        published=datetime(2025, 8, 15, 20, 7, tzinfo=UTC),
-        author="dpa",
-        sitename="Rundblick",
-        language="de",
-        language_confidence=0.99,
-    )
-    story = Story(
-        article,
-        (TopicMatch("world/ukraine-war", "Ukraine war", 0.95),),
-        article.id,
-        datetime(2025, 8, 15, 20, 9, tzinfo=UTC),
-    )
-    outlets = tuple(
-        Outlet(name, f"http://127.0.0.1/{i}", f"s{i}")
-        for i, name in enumerate(["Rundblick", "Hanse-Kurier", "Alpenland Zeitung"])
-    )
-    cluster = StoryCluster(
-        article.id, article.id, WIRE_TITLE, story.fetched_at, story.fetched_at, outlets
-    )
-    start = body.index("Selenskyj")
+    story, cluster = seed_wire_story()
+    start = story.article.text.index("Selenskyj")
     spans = (MatchSpan("text", start, start + len("Selenskyj"), "Selenskyj"),)
     return story, cluster, spans
-
-
-@pytest.fixture
-def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
-    box = Mailbox("127.0.0.1", free_port(), tmp_path / "mailbox")
-    yield box
-    box.stop()
 
 
 def test_rendered_alert_names_title_outlets_topics_time_and_link() -> None:

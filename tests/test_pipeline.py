@@ -10,16 +10,14 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import ROOT, WIRE_TITLE, free_port
+from tests.support import ROOT, WIRE_TITLE, pipeline_env, wirewatch
 
 TEASERS = (
     "Oasis",
@@ -42,29 +40,10 @@ class PipelineRun:
     alerts: list[dict[str, Any]]
 
 
-def wirewatch(
-    env: dict[str, str], *args: str, timeout: float = 240
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     data_dir = tmp_path_factory.mktemp("wirewatch-home")
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        WIREWATCH_HOME=str(data_dir),
-        WIREWATCH_CONFIG=str(ROOT / "config"),
-        WIREWATCH_DEMO_PORT=str(free_port()),
-        WIREWATCH_DEMO_SMTP_PORT=str(free_port()),
-    )
+    env = pipeline_env(data_dir, ROOT / "config")
     first = wirewatch(env, "--log-format", "json", "run", "--once")
     assert first.returncode == 0, first.stderr[-3000:]
     mails = sorted((data_dir / "mailbox").glob("*.eml"))
