@@ -110,7 +110,7 @@ class ClusterSettings(_Strict):
     shingle_words: int = Field(4, ge=1, le=10)
     window_hours: float = Field(72, gt=0)
     """Stories older than this leave the index: later copies start a new cluster."""
-    update_min_new_share: float = Field(0.3, gt=0, le=1)
+    update_min_new_share: float = Field(0.2, gt=0, le=1)
     """A copy with at least this share of new text (runs of new shingles) is an update: it
     opens the cluster's next version."""
 

@@ -59,6 +59,7 @@ def story_record(story: Story, cluster: StoryCluster | None) -> dict[str, Any]:
         "language_confidence": a.language_confidence,
         "topics": [topic_record(t) for t in story.topics],
         "cluster_id": story.cluster_id,
+        "cluster_version": story.cluster_version,
         "outlets": [
             {"name": o.name, "url": o.url, "story_id": o.story_id}
             for o in (cluster.outlets if cluster else ())

@@ -1,15 +1,28 @@
-"""Near-duplicate detection: the same wire story from many outlets becomes one cluster.
+"""The cluster index: the same wire story from many outlets becomes one cluster.
 
-A story's body is reduced to word shingles and a MinHash signature (pure); the LSH
-index that finds earlier stories with a similar signature lives in Redis (datasketch's
-Redis storage), so every worker on every machine shares it. Assignment runs under a
-Redis lock so that two workers processing two copies at once agree on one cluster.
+A MinHash LSH index in Redis (datasketch's Redis storage, shared by every worker on every
+machine) proposes earlier stories whose bodies look alike, and a second one those whose
+openings do (copies cut down to their first paragraphs); each candidate is then checked
+exactly against its stored fingerprint (``workers.cluster_match.same_story``), so an LSH
+false positive never merges two stories. The story joins the most similar match's cluster,
+as a copy of its current version or, when it is an update, as its next version.
+
+Assignment runs under a Redis lock, so two workers processing two copies at once agree on one
+cluster. Entries older than the window are pruned under that lock too: memory is bounded by
+configuration, not uptime. Redis keys (besides datasketch's ``wirewatch:lsh*``):
+
+    wirewatch:cluster:story:<story id>   hash: cluster, version, new, title, shingles, indexed
+    wirewatch:cluster:head:<cluster id>  hash: version, reference (the version's shingles)
+    wirewatch:cluster:stories            sorted set: story id → when it was assigned
+    wirewatch:cluster:heads              sorted set: cluster id → when a story last joined
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
@@ -18,26 +31,44 @@ from datasketch import MinHash, MinHashLSH
 
 from monitor.config import ClusterSettings
 from monitor.queues import KEY_PREFIX
+from workers.cluster_match import (
+    MIN_SHINGLES,
+    Fingerprint,
+    fingerprint,
+    is_update,
+    pack,
+    same_story,
+    similarity,
+    unpack,
+)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Below this many shingles a text is too short to call anything its duplicate.
-MIN_SHINGLES = 8
+# The openings' own LSH index: short sets, so few permutations (and Redis round trips) do.
+OPENING_PERM = 32
+OPENING_THRESHOLD = 0.3
+# Prune at most this many expired stories per assignment: each assignment adds one, so the
+# backlog shrinks, and the lock is never held long after a downtime.
+PRUNE_BATCH = 20
 
 
-def shingles(text: str, size: int) -> set[bytes]:
-    """Overlapping runs of ``size`` lower-cased words."""
-    words = _WORD.findall(text.casefold())
-    if len(words) < size:
-        return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i : i + size]).encode() for i in range(len(words) - size + 1)}
+@dataclass(frozen=True)
+class ClusterAssignment:
+    """Where a story belongs: its cluster, the cluster version it is a copy of, and whether it
+    opened that version (the first story of a cluster opens version 1, an update the next)."""
+
+    cluster_id: str
+    version: int
+    is_new_version: bool
 
 
-def signature(text: str, settings: ClusterSettings) -> tuple[MinHash, int]:
-    """The MinHash of a text's shingles, and how many shingles went into it."""
-    found = shingles(text, settings.shingle_words)
-    minhash = MinHash(num_perm=settings.num_perm)
-    minhash.update_batch(sorted(found))
-    return minhash, len(found)
+def _unchanged(value: int) -> int:
+    return value
+
+
+def minhash(hashes: frozenset[int], num_perm: int) -> MinHash:
+    """The MinHash of a set of shingle hashes (datasketch's own over the shingle bytes)."""
+    found = MinHash(num_perm=num_perm, hashfunc=_unchanged)
+    found.update_batch(sorted(hashes))
+    return found
 
 
 def redis_params(url: str) -> dict[str, object]:
@@ -59,45 +90,184 @@ def redis_params(url: str) -> dict[str, object]:
     return params
 
 
+_STORY = f"{KEY_PREFIX}cluster:story:"
+_HEAD = f"{KEY_PREFIX}cluster:head:"
+_STORIES_BY_TIME = f"{KEY_PREFIX}cluster:stories"
+_HEADS_BY_TIME = f"{KEY_PREFIX}cluster:heads"
+_LOCK = f"{KEY_PREFIX}lock:cluster-index"
+
+
 @dataclass
 class ClusterIndex:
-    """The shared LSH index, and the map from indexed story to its cluster."""
+    """The shared LSH index, the stories in it and the state of their clusters, in Redis."""
 
     connection: redis.Redis
     redis_url: str
     settings: ClusterSettings
 
     def __post_init__(self) -> None:
-        self._lsh = MinHashLSH(
+        storage = {"type": "redis", "redis": redis_params(self.redis_url)}
+        self._bodies = MinHashLSH(
             threshold=self.settings.threshold,
             num_perm=self.settings.num_perm,
-            storage_config={
-                "type": "redis",
-                "basename": f"{KEY_PREFIX}lsh".encode(),
-                "redis": redis_params(self.redis_url),
-            },
+            storage_config={**storage, "basename": f"{KEY_PREFIX}lsh".encode()},
         )
-        self._cluster_of = f"{KEY_PREFIX}cluster-of"
+        # Openings: a copy cut down to its first paragraphs shares too little of a long
+        # body for the body index to propose it, but shares the opening.
+        self._openings = MinHashLSH(
+            threshold=OPENING_THRESHOLD,
+            num_perm=OPENING_PERM,
+            storage_config={**storage, "basename": f"{KEY_PREFIX}lsh-opening".encode()},
+        )
 
-    def assign(self, story_id: str, text: str) -> str:
-        """The cluster a story belongs to: an earlier near-duplicate's, or a new one (its own id).
+    def _signatures(self, print_: Fingerprint) -> tuple[MinHash, MinHash]:
+        return (
+            minhash(print_.shingle_set, self.settings.num_perm),
+            minhash(print_.opening, OPENING_PERM),
+        )
 
-        Idempotent: assigning the same story again returns the same cluster.
+    def assign(self, story_id: str, title: str, text: str, now: datetime) -> ClusterAssignment:
+        """The cluster (and version) a story belongs to: an earlier copy's, or a new one
+        (its own id). ``now`` dates the entry for the time window.
+
+        Idempotent: assigning the same story again returns the same assignment.
         """
-        minhash, size = signature(text, self.settings)
-        with self.connection.lock(
-            f"{KEY_PREFIX}lock:cluster-index", timeout=60, blocking_timeout=60
-        ):
-            known = cast(bytes | None, self.connection.hget(self._cluster_of, story_id))
+        print_ = fingerprint(title, text, self.settings.shingle_words)
+        body, opening = self._signatures(print_)
+        stamp = now.timestamp()
+        with self.connection.lock(_LOCK, timeout=60, blocking_timeout=60):
+            known = self._assignment(story_id)
             if known is not None:
-                return known.decode()
-            cluster_id = story_id
-            if size >= MIN_SHINGLES:
-                for candidate in sorted(self._lsh.query(minhash)):
-                    found = cast(bytes | None, self.connection.hget(self._cluster_of, candidate))
-                    if found is not None:
-                        cluster_id = found.decode()
-                        break
-                self._lsh.insert(story_id, minhash, check_duplication=False)
-            self.connection.hset(self._cluster_of, story_id, cluster_id)
-            return cluster_id
+                return known
+            self._prune(now)
+            indexed = len(print_.shingle_set) >= MIN_SHINGLES
+            cluster_id = self._match(print_, body, opening) if indexed else None
+            if cluster_id is None:
+                assignment = ClusterAssignment(story_id, 1, True)
+                if indexed:  # nothing can join a story too short to index
+                    self._open_version(story_id, 1, print_, stamp)
+            else:
+                assignment = self._join(cluster_id, print_, stamp)
+            # The record first: a crash before the LSH insert leaves a story that later copies
+            # cannot find (they find its cluster's other members), never an entry no prune finds.
+            self._remember(story_id, assignment, print_, indexed=indexed, stamp=stamp)
+            if indexed:
+                self._bodies.insert(story_id, body, check_duplication=False)
+                self._openings.insert(story_id, opening, check_duplication=False)
+            return assignment
+
+    def _assignment(self, story_id: str) -> ClusterAssignment | None:
+        fields = cast(
+            list[bytes | None],
+            self.connection.hmget(_STORY + story_id, ["cluster", "version", "new"]),
+        )
+        cluster, version, new = fields
+        if cluster is None or version is None:
+            return None
+        return ClusterAssignment(cluster.decode(), int(version), new == b"1")
+
+    def _match(self, print_: Fingerprint, body: MinHash, opening: MinHash) -> str | None:
+        """The cluster of the most similar earlier story that is a copy of this one."""
+        found = cast(list[str], self._bodies.query(body) + self._openings.query(opening))
+        candidates = sorted(set(found))
+        if not candidates:
+            return None
+        with self.connection.pipeline(transaction=False) as pipe:
+            for candidate in candidates:
+                pipe.hmget(_STORY + candidate, ["cluster", "title", "shingles"])
+            stored = cast(list[list[bytes | None]], pipe.execute())
+        best: tuple[float, str] | None = None
+        for cluster, title, packed in stored:
+            if cluster is None or title is None or packed is None:
+                continue  # pruned between query and read, or a crash left it half-written
+            old = Fingerprint(title.decode(), unpack(packed))
+            if same_story(print_, old):
+                score = similarity(print_, old)
+                if best is None or score > best[0]:
+                    best = (score, cluster.decode())
+        return best[1] if best else None
+
+    def _join(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
+        """A copy of the cluster's current version, or (an update) its next version."""
+        version, reference = cast(
+            list[bytes | None],
+            self.connection.hmget(_HEAD + cluster_id, ["version", "reference"]),
+        )
+        current = int(version) if version is not None else 1
+        if reference is not None and is_update(print_, frozenset(unpack(reference)), self.settings):
+            self._open_version(cluster_id, current + 1, print_, stamp)
+            return ClusterAssignment(cluster_id, current + 1, True)
+        self.connection.zadd(_HEADS_BY_TIME, {cluster_id: stamp}, gt=True)
+        return ClusterAssignment(cluster_id, current, False)
+
+    def _open_version(
+        self, cluster_id: str, version: int, print_: Fingerprint, stamp: float
+    ) -> None:
+        with self.connection.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                _HEAD + cluster_id,
+                mapping={"version": version, "reference": pack(print_.shingle_set)},
+            )
+            pipe.zadd(_HEADS_BY_TIME, {cluster_id: stamp}, gt=True)
+            pipe.execute()
+
+    def _remember(
+        self,
+        story_id: str,
+        assignment: ClusterAssignment,
+        print_: Fingerprint,
+        *,
+        indexed: bool,
+        stamp: float,
+    ) -> None:
+        with self.connection.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                _STORY + story_id,
+                mapping={
+                    "cluster": assignment.cluster_id,
+                    "version": assignment.version,
+                    "new": int(assignment.is_new_version),
+                    "title": print_.title,
+                    "shingles": pack(print_.shingles),
+                    "indexed": int(indexed),
+                },
+            )
+            pipe.zadd(_STORIES_BY_TIME, {story_id: stamp})
+            pipe.execute()
+
+    def _prune(self, now: datetime) -> None:
+        """Forget the stories (and then clusters) last seen before the window."""
+        cutoff = (now - timedelta(hours=self.settings.window_hours)).timestamp()
+        expired = [
+            s.decode()
+            for s in cast(
+                list[bytes],
+                self.connection.zrangebyscore(
+                    _STORIES_BY_TIME, "-inf", f"({cutoff}", start=0, num=PRUNE_BATCH
+                ),
+            )
+        ]
+        for story_id in expired:
+            indexed = cast(bytes | None, self.connection.hget(_STORY + story_id, "indexed"))
+            if indexed == b"1":
+                for lsh in (self._bodies, self._openings):
+                    with contextlib.suppress(ValueError):  # the crash case above: not inserted
+                        lsh.remove(story_id)
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.delete(_STORY + story_id)
+                pipe.zrem(_STORIES_BY_TIME, story_id)
+                pipe.execute()
+        heads = [
+            c.decode()
+            for c in cast(
+                list[bytes],
+                self.connection.zrangebyscore(
+                    _HEADS_BY_TIME, "-inf", f"({cutoff}", start=0, num=PRUNE_BATCH
+                ),
+            )
+        ]
+        if heads:
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.delete(*[_HEAD + c for c in heads])
+                pipe.zrem(_HEADS_BY_TIME, *heads)
+                pipe.execute()
