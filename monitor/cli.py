@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import outbox, store
 from monitor.cli_alerts import alerts_app
+from monitor.cli_classify import classify
 from monitor.cli_dead_letters import dead_letters
 from monitor.cli_extract import extract
 from monitor.cli_feeds import feeds_app
@@ -38,9 +39,10 @@ app = typer.Typer(
 )
 app.add_typer(feeds_app, name="feeds", help="Feeds: add, list, remove, import, export, health.")
 app.add_typer(rules_app, name="rules", help="Alert rules: try a query before enabling it.")
-app.add_typer(alerts_app, name="alerts", help="Alert deliveries: list them; retry dead ones.")
+app.add_typer(alerts_app, name="alerts")
 app.command("dead-letters")(dead_letters)
 app.command("extract")(extract)
+app.command("classify")(classify)
 out = Console()
 err = Console(stderr=True)
 

@@ -28,7 +28,7 @@ from monitor.records import delivery_record, digest_record
 if TYPE_CHECKING:
     from monitor.cli import Context
 
-alerts_app = typer.Typer(help="Alert deliveries: list them; retry dead ones.")
+alerts_app = typer.Typer()
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -49,7 +49,8 @@ def alerts(
 ) -> None:
     """List alert deliveries and their states (pending, sent, failed, dead).
 
-    Digest hits show the digest that carries them; ``--digests`` lists the digests.
+    Digest hits show the digest that carries them; --digests lists the digests;
+    "wirewatch alerts retry ID" sends a failed or dead one again.
 
     Example: wirewatch alerts --json | jq '.[] | select(.state != "sent")'
     """

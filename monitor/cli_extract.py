@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -80,7 +81,7 @@ def extract(
     """
     c: Context = ctx.obj
     # files alone need no config: a broken config only stops inputs that fetch
-    settings = c.config().settings.fetch if any(map(_is_url, inputs)) else FetchSettings()
+    settings = c.config().settings.fetch if any(map(is_url, inputs)) else FetchSettings()
     for noisy in ("trafilatura", "htmldate"):  # their warnings repeat the errors reported
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     show_progress = jsonl and len(inputs) > 1 and err.is_terminal and not sys.stdout.isatty()
@@ -104,12 +105,17 @@ def extract(
 
 def extract_input(raw: str, settings: FetchSettings) -> Extraction:
     """Fetch or read one input and extract it; every failure becomes a reason."""
-    from workers.extract import extract_article
+    return load_input(raw, settings, extract_page)
 
+
+def load_input(
+    raw: str, settings: FetchSettings, to_article: Callable[[str, str, str], Article]
+) -> Extraction:
+    """Fetch (a URL) or read (a file; ``-``: standard input) one input, decode it and make
+    it an article with ``to_article(page, url, final_url)``; every failure becomes a reason.
+    Shared by the commands that take pages (``extract``, ``classify``)."""
     try:
-        html, url, final_url = _fetch(raw, settings) if _is_url(raw) else _read(Path(raw))
-        item = FeedItem(feed_id="cli", outlet="", url=url, canonical_url=url)
-        article = extract_article(html, item, final_url=final_url)
+        article = to_article(*read_input(raw, settings))
     except FileNotFoundError:
         return Extraction(raw, reason="not_found", message=f"no such file: {raw}")
     except OSError as exc:
@@ -138,7 +144,22 @@ def extraction_record(result: Extraction) -> dict[str, Any]:
     }
 
 
-def _is_url(raw: str) -> bool:
+def extract_page(html: str, url: str, final_url: str) -> Article:
+    """The story on a page, as the article job extracts it."""
+    from workers.extract import extract_article
+
+    item = FeedItem(feed_id="cli", outlet="", url=url, canonical_url=url)
+    return extract_article(html, item, final_url=final_url)
+
+
+def read_input(raw: str, settings: FetchSettings) -> tuple[str, str, str]:
+    """One input's decoded text, its URL and its final URL."""
+    if raw == "-":
+        return _read_stdin()
+    return _fetch(raw, settings) if is_url(raw) else _read(Path(raw))
+
+
+def is_url(raw: str) -> bool:
     return raw.lower().startswith(("http://", "https://"))
 
 
@@ -158,6 +179,13 @@ def _read(path: Path) -> tuple[str, str, str]:
     html = decode_html(path.read_bytes(), None)
     uri = path.resolve().as_uri()
     return html, uri, uri
+
+
+def _read_stdin() -> tuple[str, str, str]:
+    """Standard input's text (decoded as a file is); it has no URL."""
+    from workers.decode import decode_html
+
+    return decode_html(typer.get_binary_stream("stdin").read(), None), "", ""
 
 
 def _render(result: Extraction) -> None:

@@ -119,6 +119,10 @@ class TopicSpec(_Frozen):
     """The score in (0, 1) the topic needs to be assigned."""
     rules: dict[str, RuleSet] = {}
     """Keyed by ``all`` or by a two-letter language code (``de``, ``en``)."""
+    competes: bool = True
+    """For a top-level topic: whether it competes with the other competing top-level
+    topics for a story (``scoring.dominance``). False for cross-cutting topics (politics,
+    crime) that a story has next to its main topic."""
 
     @model_validator(mode="after")
     def _check(self) -> TopicSpec:
@@ -159,6 +163,10 @@ class ScoringSpec(_Frozen):
     """score = points / (points + saturation): the points at which a score reaches 0.5."""
     length_norm_words: int = Field(200, ge=1)
     """Text points are scaled by sqrt(this / words) for longer texts (passing mentions)."""
+    dominance: float = Field(0.0, ge=0, lt=1)
+    """A competing top-level topic (with its subtopics) is assigned only when its points
+    reach this share of the strongest competing topic's: a story about one thing that
+    mentions another in passing gets the one. 0 turns it off."""
 
 
 class TaxonomySpec(_Frozen):
@@ -189,6 +197,8 @@ class TaxonomySpec(_Frozen):
                     raise ValueError(f"topic {topic.id!r}: its parents form a loop: {loop}")
                 chain.append(parent)
                 parent = by_id[parent].parent
+            if not topic.competes and topic.parent is not None:
+                raise ValueError(f"topic {topic.id!r}: only a top-level topic can set competes")
             if (
                 not any(r.anchors or r.terms for r in topic.rules.values())
                 and topic.id not in parents

@@ -17,7 +17,9 @@ Scoring, per topic: each term that fired earns ``weight × (1 + ln count)`` poin
 ``title_weight`` in the title and ``min(1, sqrt(length_norm_words / words))`` in the text;
 negative terms subtract. A topic whose rules have anchors needs one anchor hit. Its score
 is ``points / (points + saturation)``; it is assigned at its threshold, and then so is its
-parent (with its own score if higher, else the child's).
+parent (with its own score if higher, else the child's). With ``dominance`` set, the
+competing top-level topics then compete: one whose subtree's best points fall short of
+that share of the strongest one's is dropped with its subtopics (a passing mention).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from monitor.model import TopicEvidence, TopicMatch
 from monitor.taxonomy import ALL_LANGUAGES, TaxonomySpec, fold, parse_term
 
-__all__ = ["TopicClassifier", "classify_article", "compile_taxonomy"]
+__all__ = ["TopicClassifier", "classify_article", "compile_taxonomy", "matched_alternatives"]
 
 _Trie = dict[str, "_Trie"]
 _Stems = dict[str, list[tuple[int, bool]]]
@@ -64,6 +66,9 @@ class _Topic:
     parent: int | None
     depth: int
     threshold: float
+    root: int
+    competes: bool
+    """Whether its top-level topic competes for stories (``scoring.dominance``)."""
     anchor_languages: frozenset[str]
     """The rules keys (``all``, ``de``…) that list anchors."""
 
@@ -115,6 +120,7 @@ class TopicClassifier:
     title_weight: float
     saturation: float
     length_norm_words: int
+    dominance: float
     scanners: Mapping[str | None, _Scanner]
     """Per language code with rules of its own, and under None for all rules together."""
     order: tuple[int, ...]
@@ -141,12 +147,14 @@ def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
                     _Term(text, i, section == "negative", section == "anchors", weight, language)
                     for text, weight in weights.items()
                 ]
-        depth, parent = 0, topic.parent
+        depth, root, parent = 0, i, topic.parent
         while parent is not None:
-            depth, parent = depth + 1, spec.topics[index[parent]].parent
+            depth, root, parent = depth + 1, index[parent], spec.topics[index[parent]].parent
         anchored = frozenset(lang for lang, rules in topic.rules.items() if rules.anchors)
         parent_index = index[topic.parent] if topic.parent is not None else None
-        topics.append(_Topic(topic.id, topic.label, parent_index, depth, topic.threshold, anchored))
+        competes = spec.topics[root].competes
+        fields = (topic.threshold, root, competes, anchored)
+        topics.append(_Topic(topic.id, topic.label, parent_index, depth, *fields))
     languages: set[str | None] = {t.language for t in terms} - {ALL_LANGUAGES} | {None}
     return TopicClassifier(
         topics=tuple(topics),
@@ -154,6 +162,7 @@ def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
         title_weight=spec.scoring.title_weight,
         saturation=spec.scoring.saturation,
         length_norm_words=spec.scoring.length_norm_words,
+        dominance=spec.scoring.dominance,
         scanners={lang: _compile_scanner(terms, lang) for lang in languages},
         order=tuple(sorted(range(len(topics)), key=lambda i: -topics[i].depth)),
     )
@@ -288,6 +297,8 @@ def _assign(
         if tally.points > 0 and (tally.anchored or not topic.needs_anchor(lang)):
             own[i] = tally.points / (tally.points + classifier.saturation)
     scores = {i: s for i, s in own.items() if s >= classifier.topics[i].threshold}
+    if classifier.dominance:
+        scores = _dominant(classifier, scores, tallies)
     evidence = {i: list(tallies[i].hits) for i in scores}
     for i in classifier.order:
         parent = classifier.topics[i].parent
@@ -311,6 +322,25 @@ def _assign(
     )
 
 
+def _dominant(
+    classifier: TopicClassifier, scores: dict[int, float], tallies: Mapping[int, _Tally]
+) -> dict[int, float]:
+    """The assigned topics less the competing ones whose top-level topic's best points (over
+    its assigned subtree) fall short of ``dominance`` times the strongest competitor's."""
+    topics = classifier.topics
+    best: dict[int, float] = {}
+    for i in scores:
+        if topics[i].competes:
+            root = topics[i].root
+            best[root] = max(best.get(root, 0.0), tallies[i].points)
+    if len(best) < 2:
+        return scores
+    bar = classifier.dominance * max(best.values())
+    return {
+        i: s for i, s in scores.items() if not topics[i].competes or best[topics[i].root] >= bar
+    }
+
+
 def _length_scale(folded: str, norm_words: int) -> float:
     words = folded.count(" ") + folded.count("\n") + 1
     return 1.0 if words <= norm_words else math.sqrt(norm_words / words)
@@ -321,3 +351,16 @@ def _language_key(language: str | None, known: frozenset[str]) -> str | None:
         return None
     key = language.strip().lower()[:2]
     return key if key in known else None
+
+
+def matched_alternatives(term: str, text: str) -> tuple[str, ...]:
+    """The alternatives of a term (as written) that occur in text: which spelling of
+    ``Kiew*|Kyiv*|Kiev*`` fired. For explaining evidence; slower than the scanners."""
+    folded = f" {fold(text)} "
+    found = []
+    for raw, pattern in zip(term.split("|"), parse_term(term), strict=True):
+        start = "" if pattern.open_start else f"(?<=[{re.escape(_SEPARATORS)}])"
+        end = "" if pattern.open_end else r"(?!\w)"
+        if re.search(start + re.escape(pattern.stem) + end, folded):
+            found.append(raw.strip())
+    return tuple(found)
