@@ -109,34 +109,57 @@ class RuleSet(_Frozen):
         return (("anchors", self.anchors), ("terms", self.terms), ("negative", self.negative))
 
 
+DEFAULT_THRESHOLD = 0.5
+
+
 class TopicSpec(_Frozen):
     """One topic: an id such as ``world/ukraine-war``, a label, a parent, rules, a threshold."""
 
     id: str
     label: str = Field(min_length=1)
     parent: str | None = None
-    threshold: float = 0.5
-    """The score in (0, 1) the topic needs to be assigned."""
+    threshold: float | dict[str, float] = DEFAULT_THRESHOLD
+    """The score in (0, 1) the topic needs to be assigned: one number, or one per language
+    keyed like ``rules`` (``{all: 0.5, de: 0.6}``); a language not listed takes ``all``,
+    which defaults to 0.5. Articles of unknown language take ``all`` too."""
     rules: dict[str, RuleSet] = {}
     """Keyed by ``all`` or by a two-letter language code (``de``, ``en``)."""
     competes: bool = True
     """For a top-level topic: whether it competes with the other competing top-level
     topics for a story (``scoring.dominance``). False for cross-cutting topics (politics,
     crime) that a story has next to its main topic."""
+    yields_to: tuple[str, ...] | dict[str, tuple[str, ...]] = ()
+    """For a top-level topic: the top-level topics that take a story from it. When one of
+    them is assigned too, this topic (with its subtopics) is not: where a sector desk owns
+    its industry's business news, a chip maker's takeover is tech, not economy. One list,
+    or one per language keyed like ``threshold`` (desks split the news differently)."""
+
+    def thresholds(self) -> dict[str, float]:
+        """The threshold per rules key, ``all`` always present."""
+        if isinstance(self.threshold, float | int):
+            return {ALL_LANGUAGES: float(self.threshold)}
+        return {ALL_LANGUAGES: DEFAULT_THRESHOLD, **self.threshold}
+
+    def yields(self) -> dict[str, tuple[str, ...]]:
+        """The topics it yields to per rules key, ``all`` always present."""
+        if isinstance(self.yields_to, tuple):
+            return {ALL_LANGUAGES: self.yields_to}
+        return {ALL_LANGUAGES: (), **self.yields_to}
 
     @model_validator(mode="after")
     def _check(self) -> TopicSpec:
         where = f"topic {self.id!r}"
         if not _TOPIC_ID.fullmatch(self.id):
             raise ValueError(f"{where}: an id is lower-case words joined by '-', nested with '/'")
-        if not 0 < self.threshold < 1:
-            raise ValueError(f"{where}: threshold {self.threshold} is outside (0, 1)")
+        for language, threshold in self.thresholds().items():
+            _check_language_key(where, "threshold", language)
+            if not 0 < threshold < 1:
+                key = "" if isinstance(self.threshold, float | int) else f".{language}"
+                raise ValueError(f"{where}: threshold{key} {threshold} is outside (0, 1)")
+        for language in self.yields():
+            _check_language_key(where, "yields_to", language)
         for language, rules in self.rules.items():
-            if language != ALL_LANGUAGES and not _LANGUAGE.fullmatch(language):
-                raise ValueError(
-                    f"{where}: rules key {language!r} is neither {ALL_LANGUAGES!r}"
-                    " nor a two-letter language code"
-                )
+            _check_language_key(where, "rules", language)
             seen: dict[str, str] = {}
             for section, terms in rules.sections():
                 limit = MAX_NEGATIVE_WEIGHT if section == "negative" else MAX_WEIGHT
@@ -152,6 +175,14 @@ class TopicSpec(_Frozen):
                         raise ValueError(f"{at}: also listed under {seen[term]}")
                     seen[term] = section
         return self
+
+
+def _check_language_key(where: str, field: str, language: str) -> None:
+    if language != ALL_LANGUAGES and not _LANGUAGE.fullmatch(language):
+        raise ValueError(
+            f"{where}: {field} key {language!r} is neither {ALL_LANGUAGES!r}"
+            " nor a two-letter language code"
+        )
 
 
 class ScoringSpec(_Frozen):
@@ -199,6 +230,7 @@ class TaxonomySpec(_Frozen):
                 parent = by_id[parent].parent
             if not topic.competes and topic.parent is not None:
                 raise ValueError(f"topic {topic.id!r}: only a top-level topic can set competes")
+            _check_yields(topic, by_id)
             if (
                 not any(r.anchors or r.terms for r in topic.rules.values())
                 and topic.id not in parents
@@ -208,3 +240,17 @@ class TaxonomySpec(_Frozen):
                     " it can never match"
                 )
         return self
+
+
+def _check_yields(topic: TopicSpec, by_id: dict[str, TopicSpec]) -> None:
+    where = f"topic {topic.id!r}"
+    yields = topic.yields()
+    if any(yields.values()) and topic.parent is not None:
+        raise ValueError(f"{where}: only a top-level topic can set yields_to")
+    for language, others in yields.items():
+        for other in others:
+            if other not in by_id or by_id[other].parent is not None or other == topic.id:
+                raise ValueError(f"{where}: yields_to {other!r} is not another top-level topic")
+            back = by_id[other].yields()
+            if topic.id in back.get(language, back[ALL_LANGUAGES]):
+                raise ValueError(f"{where}: it and {other!r} yield to each other")

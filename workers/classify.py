@@ -16,10 +16,13 @@ Each language with rules of its own gets its own pair of regexes (its rules plus
 Scoring, per topic: each term that fired earns ``weight × (1 + ln count)`` points, times
 ``title_weight`` in the title and ``min(1, sqrt(length_norm_words / words))`` in the text;
 negative terms subtract. A topic whose rules have anchors needs one anchor hit. Its score
-is ``points / (points + saturation)``; it is assigned at its threshold, and then so is its
-parent (with its own score if higher, else the child's). With ``dominance`` set, the
-competing top-level topics then compete: one whose subtree's best points fall short of
-that share of the strongest one's is dropped with its subtopics (a passing mention).
+is ``points / (points + saturation)``; it is assigned at its threshold (the article's
+language's, else ``all``). A top-level topic that ``yields_to`` another assigned one is
+dropped with its subtopics (per language: desks split the news differently). With
+``dominance`` set, the competing top-level topics then compete: one whose subtree's best
+points fall short of that share of the strongest one's is dropped with its subtopics (a
+passing mention). Then each assigned topic assigns its parent (with its own score if
+higher, else the child's).
 """
 
 from __future__ import annotations
@@ -65,12 +68,22 @@ class _Topic:
     label: str
     parent: int | None
     depth: int
-    threshold: float
+    thresholds: Mapping[str, float]
+    """Per rules key (``all`` always, ``de``…)."""
     root: int
     competes: bool
     """Whether its top-level topic competes for stories (``scoring.dominance``)."""
+    yields_to: Mapping[str, frozenset[int]]
+    """Per rules key (``all`` always): the top-level topics that take a story from its
+    top-level topic."""
     anchor_languages: frozenset[str]
     """The rules keys (``all``, ``de``…) that list anchors."""
+
+    def threshold(self, language: str | None) -> float:
+        return self.thresholds.get(language or ALL_LANGUAGES, self.thresholds[ALL_LANGUAGES])
+
+    def yields(self, language: str | None) -> frozenset[int]:
+        return self.yields_to.get(language or ALL_LANGUAGES, self.yields_to[ALL_LANGUAGES])
 
     def needs_anchor(self, language: str | None) -> bool:
         if language is None:
@@ -152,8 +165,12 @@ def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
             depth, root, parent = depth + 1, index[parent], spec.topics[index[parent]].parent
         anchored = frozenset(lang for lang, rules in topic.rules.items() if rules.anchors)
         parent_index = index[topic.parent] if topic.parent is not None else None
-        competes = spec.topics[root].competes
-        fields = (topic.threshold, root, competes, anchored)
+        top = spec.topics[root]
+        yields_to = {
+            lang: frozenset(index[other] for other in others)
+            for lang, others in top.yields().items()
+        }
+        fields = (topic.thresholds(), root, top.competes, yields_to, anchored)
         topics.append(_Topic(topic.id, topic.label, parent_index, depth, *fields))
     languages: set[str | None] = {t.language for t in terms} - {ALL_LANGUAGES} | {None}
     return TopicClassifier(
@@ -285,18 +302,21 @@ def classify_article(
             tally.points += points
             tally.anchored |= term.anchor
             tally.hits.append((-abs(points), term.text, name, count, weight))
-    return _assign(classifier, tallies, lang)
+    return _assign(classifier, tallies, lang, _language_code(language))
 
 
 def _assign(
-    classifier: TopicClassifier, tallies: Mapping[int, _Tally], lang: str | None
+    classifier: TopicClassifier, tallies: Mapping[int, _Tally], lang: str | None, code: str | None
 ) -> tuple[TopicMatch, ...]:
+    """``lang`` keys the rules (None when the language has none of its own); ``code`` is the
+    article's language, which keys thresholds and ``yields_to`` whether or not it has rules."""
     own: dict[int, float] = {}
     for i, tally in tallies.items():
         topic = classifier.topics[i]
         if tally.points > 0 and (tally.anchored or not topic.needs_anchor(lang)):
             own[i] = tally.points / (tally.points + classifier.saturation)
-    scores = {i: s for i, s in own.items() if s >= classifier.topics[i].threshold}
+    scores = {i: s for i, s in own.items() if s >= classifier.topics[i].threshold(code)}
+    scores = _yielded(classifier, scores, code)
     if classifier.dominance:
         scores = _dominant(classifier, scores, tallies)
     evidence = {i: list(tallies[i].hits) for i in scores}
@@ -320,6 +340,15 @@ def _assign(
         )
         for i in ranked
     )
+
+
+def _yielded(
+    classifier: TopicClassifier, scores: dict[int, float], lang: str | None
+) -> dict[int, float]:
+    """The assigned topics less those whose top-level topic yields to another one assigned."""
+    topics = classifier.topics
+    assigned = {topics[i].root for i in scores}
+    return {i: s for i, s in scores.items() if not topics[i].yields(lang) & assigned}
 
 
 def _dominant(
@@ -346,10 +375,13 @@ def _length_scale(folded: str, norm_words: int) -> float:
     return 1.0 if words <= norm_words else math.sqrt(norm_words / words)
 
 
+def _language_code(language: str | None) -> str | None:
+    """``de`` for ``de-AT`` or ``DE``; None when unknown."""
+    return language.strip().lower()[:2] or None if language else None
+
+
 def _language_key(language: str | None, known: frozenset[str]) -> str | None:
-    if not language:
-        return None
-    key = language.strip().lower()[:2]
+    key = _language_code(language)
     return key if key in known else None
 
 
