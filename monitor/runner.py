@@ -173,11 +173,16 @@ def run_worker(
     """One RQ worker process: builds the job runtime, then works the queues."""
     from rq import Worker
 
+    import workers.alerts
+    import workers.jobs  # noqa: F401  (imported here once, not in every forked job)
     from workers.extract import detect_language
+    from workers.fetch import tls_context
     from workers.runtime import configure
 
     runtime = configure(config, data_dir, redis_url)
-    detect_language("warm up")  # load the language model once, before RQ forks per job
+    # RQ forks a process per job: whatever is loaded now, each job inherits for free.
+    detect_language("warm up")  # the language model
+    tls_context()  # the CA bundle
     worker = Worker(
         [queue(name, runtime.connection) for name in queues], connection=runtime.connection
     )
