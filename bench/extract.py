@@ -26,6 +26,11 @@ not gold texts, so both extractors are scored the same way against them:
   Counts are summed over the pages of a group before dividing (micro-average).
   wirewatch is scored on ``Article.text``, the body users read and rules match.
 
+Metadata (``bench/extract_metadata.py``). wirewatch's title, date, author and language,
+and for reference trafilatura's own metadata (``bare_extraction(with_metadata=True)``,
+which has no language), against the annotations of ``metadata.json``: per field the pages
+where it was found right, out of the pages that annotate it.
+
 Speed. One untimed warm-up pass first (it loads the language model and dateparser's
 locales, one-time costs of a long-running worker, and its outputs are the ones scored).
 Then ``--passes`` timed passes; each starts with the ``functools`` memo caches of
@@ -40,7 +45,7 @@ at least 0.90.
 
 Breakdown (on unless ``--no-breakdown``): also timed in the same interleaving,
   - ``trafilatura.extract(with_metadata=True)``: trafilatura doing metadata too,
-  - body only: ``trafilatura.bare_extraction(html, url, include_comments=False)``, the
+  - body only: ``bare_extraction(parse_page(html), url, include_comments=False)``, the
     extraction wirewatch runs, without metadata and language,
   - language: ``workers.extract.detect_language`` on the title and text wirewatch saw;
   metadata = wirewatch - body only - language (per pass, then the median).
@@ -49,8 +54,9 @@ Breakdown (on unless ``--no-breakdown``): also timed in the same interleaving,
 ({group: {extractor: {"token": {precision, recall, f1}, "snippet": {...},
 "boilerplate_absent", "pages"}}}), ``speed`` ({group: {extractor: {pages_per_second,
 cpu_pages_per_second}, "ratio", "cpu_ratio", "ratio_per_pass", "cpu_ratio_per_pass"}}),
-``breakdown`` ({step: {ms_per_page,
-cpu_ms_per_page}}), ``bars`` and ``scoring`` (this definition, in short).
+``metadata`` ({group: {extractor: {field: {"correct", "annotated"}}}}), ``breakdown``
+({step: {ms_per_page, cpu_ms_per_page}}), ``bars`` and ``scoring`` (this definition, in
+short).
 """
 
 from __future__ import annotations
@@ -81,9 +87,18 @@ from rich.progress import Progress  # noqa: E402
 from rich.table import Table  # noqa: E402
 from trafilatura.settings import Document  # noqa: E402
 
+from bench.extract_metadata import (  # noqa: E402
+    CHECKS,
+    Fields,
+    accuracy,
+    annotated,
+    article_fields,
+    metadata_table,
+    trafilatura_fields,
+)
 from monitor.errors import ExtractError  # noqa: E402
 from monitor.model import Article, FeedItem  # noqa: E402
-from workers.extract import detect_language, extract_article  # noqa: E402
+from workers.extract import detect_language, extract_article, parse_page  # noqa: E402
 
 GROUPS = ("de", "en", "other")
 ALL = "all"
@@ -111,6 +126,8 @@ class Page:
     """de, en or other (metadata.json's language group)."""
     with_: tuple[str, ...]
     without: tuple[str, ...]
+    annotation: Fields
+    """Title, date, author and language as metadata.json annotates them."""
 
 
 def default_corpus() -> Path:
@@ -138,6 +155,7 @@ def load_pages(corpus: Path) -> list[Page]:
                 lang=meta["lang"] if meta["lang"] in GROUPS else "other",
                 with_=tuple(expected["with"]),
                 without=tuple(expected["without"]),
+                annotation=annotated(meta),
             )
         )
     return pages
@@ -243,7 +261,10 @@ def run_trafilatura_metadata(page: Page) -> str | None:
 
 
 def run_body_only(page: Page) -> str | None:
-    document = trafilatura.bare_extraction(page.html, url=page.url, include_comments=False)
+    tree = parse_page(page.html)
+    if tree is None:
+        return None
+    document = trafilatura.bare_extraction(tree, url=page.url, include_comments=False)
     return document.text if isinstance(document, Document) else None
 
 
@@ -356,24 +377,34 @@ def breakdown(passes: list[PassTimes], pages: list[Page]) -> dict[str, Any]:
 # --- the run -------------------------------------------------------------------------------
 
 
+@dataclass
+class WarmUp:
+    """The untimed first pass's texts to score, language inputs and metadata found."""
+
+    outputs: dict[str, dict[str, str | None]]
+    languages: dict[str, str]
+    metadata: dict[str, dict[str, Fields]]
+
+
 def warm_up(
     pages: list[Page], variants: dict[str, Callable[[Page], object]], progress: Progress
-) -> tuple[dict[str, dict[str, str | None]], dict[str, str]]:
-    """The untimed first pass: every variant once per page. Returns the outputs scored and,
-    per page, what wirewatch hands the language detector (its title and text)."""
+) -> WarmUp:
+    """The untimed first pass: every variant once per page, and trafilatura's own metadata
+    (``bare_extraction(with_metadata=True)``) for reference."""
     task = progress.add_task("warm-up pass", total=len(pages))
-    outputs: dict[str, dict[str, str | None]] = {TRAFILATURA: {}, WIREWATCH: {}}
-    languages: dict[str, str] = {}
+    found = WarmUp({TRAFILATURA: {}, WIREWATCH: {}}, {}, {WIREWATCH: {}, TRAFILATURA_METADATA: {}})
     for page in pages:
-        outputs[TRAFILATURA][page.name] = run_trafilatura(page)
+        found.outputs[TRAFILATURA][page.name] = run_trafilatura(page)
         article = wirewatch_article(page)
-        outputs[WIREWATCH][page.name] = article.text if article is not None else None
-        languages[page.name] = f"{article.title}\n{article.text}" if article else ""
+        found.outputs[WIREWATCH][page.name] = article.text if article is not None else None
+        found.languages[page.name] = f"{article.title}\n{article.text}" if article else ""
+        found.metadata[WIREWATCH][page.name] = article_fields(article)
+        found.metadata[TRAFILATURA_METADATA][page.name] = trafilatura_fields(page.html, page.url)
         for name in variants.keys() - {TRAFILATURA, WIREWATCH, LANGUAGE}:
             variants[name](page)
         progress.advance(task)
         progress.refresh()
-    return outputs, languages
+    return found
 
 
 def bars(result: dict[str, Any]) -> dict[str, Any]:
@@ -400,8 +431,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         variants[BODY_ONLY] = run_body_only
         variants[LANGUAGE] = lambda page: detect_language(languages[page.name])
     with Progress(console=Console(stderr=True), transient=True, auto_refresh=False) as progress:
-        outputs, found = warm_up(pages, variants, progress)
-        languages.update(found)
+        found = warm_up(pages, variants, progress)
+        languages.update(found.languages)
         passes = timed_passes(pages, variants, args.passes, progress)
     result: dict[str, Any] = {
         "command": " ".join(["python bench/extract.py", *args.argv]).strip(),
@@ -414,7 +445,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
-        "quality": quality(outputs, pages),
+        "quality": quality(found.outputs, pages),
+        "metadata": accuracy(  # trafilatura's metadata has no language
+            found.metadata,
+            {page.name: page.annotation for page in pages},
+            {page.name: page.lang for page in pages},
+            {WIREWATCH: CHECKS, TRAFILATURA_METADATA: CHECKS[:-1]},
+        ),
         "speed": speed(passes, pages),
     }
     if args.breakdown:
@@ -477,7 +514,7 @@ def breakdown_table(result: dict[str, Any]) -> Table:
         TRAFILATURA: "trafilatura.extract (defaults)",
         TRAFILATURA_METADATA: "trafilatura.extract(with_metadata=True)",
         WIREWATCH: "wirewatch extract_article, of which:",
-        BODY_ONLY: "  body: trafilatura.bare_extraction(include_comments=False)",
+        BODY_ONLY: "  body: parse_page + bare_extraction(include_comments=False)",
         METADATA: "  metadata: title, author, date, site name",
         LANGUAGE: "  language: detect_language",
     }
@@ -497,6 +534,7 @@ def breakdown_table(result: dict[str, Any]) -> Table:
 
 def render(result: dict[str, Any], console: Console) -> None:
     console.print(quality_table(result))
+    console.print(metadata_table(result["metadata"], (WIREWATCH, TRAFILATURA_METADATA)))
     console.print(speed_table(result))
     if "breakdown" in result:
         console.print(breakdown_table(result))

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
 
 from monitor.errors import ExtractError
 from monitor.model import FeedItem
 from tests.support import DEMO_SITE, WIRE_TITLE
-from workers.extract import detect_language, extract_article
+from workers.extract import detect_language, extract_article, parse_page
 
 BASE = "http://127.0.0.1:8765"
 WIRE_PAGES = [
@@ -61,3 +64,29 @@ def test_english_is_detected_as_english() -> None:
 
 def test_demo_site_path_exists() -> None:
     assert all((DEMO_SITE / Path(p)).is_file() for p in WIRE_PAGES)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<?xml version="1.0" encoding="utf-8"?><html><body><p>Hallo Welt</p></body></html>',
+        "<html><head><meta charset='iso-8859-1'></head><body><p>Größe</p></body></html>".encode(
+            "latin-1"
+        ),
+        b"just some text, no markup at all",
+        "<p>a fragment</p>",
+    ],
+    ids=["str-with-encoding-declaration", "latin-1-bytes", "not-html", "fragment"],
+)
+def test_page_tree_is_the_tree_trafilatura_builds(html: str | bytes) -> None:
+    tree, expected = parse_page(html), load_html(html)
+    assert (tree is None) == (expected is None)
+    if tree is not None:
+        assert etree.tostring(tree) == etree.tostring(expected)
+
+
+def test_page_tree_elements_are_plain_html_elements() -> None:
+    """lxml.html would make <form> and <input> a FormElement and an InputElement."""
+    tree = parse_page("<html><body><form><input name='q'></form><p>Text</p></body></html>")
+    assert tree is not None
+    assert {type(element) for element in tree.iter()} == {HtmlElement}

@@ -2,8 +2,9 @@
 
 The pages below are ones trafilatura itself gets right (title, date, author, body snippets
 of ``pages/expectations.json``): the tests pin that wirewatch keeps that behaviour; they
-are not a quality benchmark (that is ``bench/extract.py``). The last two tests pin, on
-every corpus page, the two shortcuts ``workers.extract`` takes for speed.
+are not a quality benchmark (that is ``bench/extract.py``). The last three tests pin, on
+every corpus page, the shortcuts ``workers.extract`` takes for speed (the byline pass
+also has its own tests, in ``tests/test_byline.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import Any
 
 import pytest
 import trafilatura
+from lxml import etree
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from trafilatura.settings import Document
+from trafilatura.utils import load_html
 
 from monitor.errors import ExtractError
 from monitor.model import Article, FeedItem
 from tests.support import CORPUS, requires_corpus
-from workers.extract import detect_language, extract_article
+from workers.extract import detect_language, extract_article, parse_page
 
 pytestmark = requires_corpus
 PAGES = CORPUS / "pages"
@@ -144,6 +147,20 @@ def test_metadata_and_body_equal_trafilaturas_own_extraction_on_every_corpus_pag
         differences += [
             (name, k, expected[k], found[k]) for k in expected if expected[k] != found[k]
         ]
+    assert differences == []
+
+
+def test_page_tree_equals_trafilaturas_on_every_corpus_page() -> None:
+    """extract_article parses with its own parser (cheaper element classes): the tree must
+    be the one trafilatura's load_html builds."""
+    differences = []
+    for name in metadata():
+        html = (PAGES / name).read_bytes()
+        tree, expected = parse_page(html), load_html(html)
+        if (tree is None) != (expected is None) or (
+            tree is not None and etree.tostring(tree) != etree.tostring(expected)
+        ):
+            differences.append(name)
     assert differences == []
 
 
