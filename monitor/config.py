@@ -9,25 +9,22 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from monitor.config_files import line_index, load_yaml_model
 from monitor.errors import ConfigError, ConfigIssue, RuleError
 from monitor.model import AlertMode, AlertRule, DigestEvery, DigestSchedule, Feed
 from monitor.polling import PollPolicy
 from monitor.taxonomy import TaxonomySpec
 
 CONFIG_FILES = ("wirewatch.yaml", "feeds.yaml", "topics.yaml", "alerts.yaml", "channels.yaml")
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
-_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -261,11 +258,13 @@ def load_config(directory: Path | None = None) -> Config:
             [ConfigIssue(str(directory), None, "", "no wirewatch.yaml in this directory")]
         )
 
-    settings = _load(directory / "wirewatch.yaml", Settings, issues) or Settings()
-    feeds_file = _load(directory / "feeds.yaml", FeedsFile, issues) or FeedsFile()
-    taxonomy = _load(directory / "topics.yaml", TaxonomySpec, issues)
-    alerts_file = _load(directory / "alerts.yaml", AlertsFile, issues) or AlertsFile()
-    channels_file = _load(directory / "channels.yaml", ChannelsFile, issues) or ChannelsFile()
+    settings = load_yaml_model(directory / "wirewatch.yaml", Settings, issues) or Settings()
+    feeds_file = load_yaml_model(directory / "feeds.yaml", FeedsFile, issues) or FeedsFile()
+    taxonomy = load_yaml_model(directory / "topics.yaml", TaxonomySpec, issues)
+    alerts_file = load_yaml_model(directory / "alerts.yaml", AlertsFile, issues) or AlertsFile()
+    channels_file = (
+        load_yaml_model(directory / "channels.yaml", ChannelsFile, issues) or ChannelsFile()
+    )
 
     feeds = tuple(
         Feed(
@@ -309,7 +308,7 @@ def _check_cross_references(
     from monitor.rules import parse_query
 
     feeds_path, alerts_path = directory / "feeds.yaml", directory / "alerts.yaml"
-    feed_lines, alert_lines = _line_index(feeds_path), _line_index(alerts_path)
+    feed_lines, alert_lines = line_index(feeds_path), line_index(alerts_path)
     seen: set[str] = set()
     for i, feed in enumerate(feeds_file.feeds):
         if feed.id in seen:
@@ -349,106 +348,8 @@ def _check_cross_references(
                 )
 
     channels_path = directory / "channels.yaml"
-    channel_lines = _line_index(channels_path)
+    channel_lines = line_index(channels_path)
     for name, spec in channels_file.channels.items():
         if problem := channel_url_problem(spec.url):
             line = channel_lines.get(("channels", name, "url"))
             issues.append(ConfigIssue(str(channels_path), line, f"channels.{name}.url", problem))
-
-
-def _load(path: Path, model: type[_Model], issues: list[ConfigIssue]) -> _Model | None:
-    if not path.is_file():
-        issues.append(ConfigIssue(str(path), None, "", "file is missing"))
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        issues.append(ConfigIssue(str(path), None, "", f"cannot read: {exc}"))
-        return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        issues.append(ConfigIssue(str(path), line, "", f"invalid YAML: {problem}"))
-        return None
-    data = {} if data is None else data
-    lines = _line_index(path)
-    data = _substitute_env(data, (), lambda loc, msg: issues.append(_issue(path, lines, loc, msg)))
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            issues.append(_issue(path, lines, tuple(error["loc"]), error["msg"]))
-        return None
-
-
-def _issue(
-    path: Path, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], message: str
-) -> ConfigIssue:
-    line = None
-    for n in range(len(loc), -1, -1):
-        if (found := lines.get(loc[:n])) is not None:
-            line = found
-            break
-    return ConfigIssue(str(path), line, _dotted(loc), message)
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _substitute_env(
-    value: Any, loc: tuple[Any, ...], report: Callable[[tuple[Any, ...], str], None]
-) -> Any:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` in string values (secrets stay out of files)."""
-    if isinstance(value, dict):
-        return {k: _substitute_env(v, (*loc, k), report) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute_env(v, (*loc, i), report) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        found = os.environ.get(name)
-        if found is not None and (found or default is None):
-            return found
-        if default is not None:
-            return default
-        report(
-            loc,
-            f"environment variable {name} is not set (write ${{{name}:-default}} for a default)",
-        )
-        return ""
-
-    return _ENV_REF.sub(replace, value)
-
-
-def _line_index(path: Path) -> dict[tuple[Any, ...], int]:
-    """Map each key path in a YAML file to its 1-based line number."""
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return dict(_walk(root, ())) if root is not None else {}
-
-
-def _walk(node: yaml.Node, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], int]]:
-    yield loc, node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield (*loc, key.value), key.start_mark.line + 1
-            yield from _walk_children(value, (*loc, key.value))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            yield from _walk(item, (*loc, i))
-
-
-def _walk_children(node: yaml.Node, loc: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], int]]:
-    for path, line in _walk(node, loc):
-        if path != loc:
-            yield path, line
