@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,12 +16,9 @@ from monitor.model import DeliveryState
 from monitor.queues import (
     DIGEST_JOB,
     NOTIFY_JOB,
-    NOTIFY_RETRY,
-    QueueName,
-    claim_key,
     connect_redis,
     digest_job_id,
-    enqueue_claimed,
+    enqueue_delivery_job,
 )
 from monitor.records import delivery_record, digest_record
 
@@ -158,15 +155,6 @@ def _enqueue(c: Context, config: Config, func: str, args: tuple[object, ...], jo
     """Queue the job for the workers (they need not run now: it waits in Redis)."""
     handle = connect_redis(config.settings.redis_url, c.data_dir)
     try:
-        enqueue_claimed(
-            handle.client,
-            QueueName.NOTIFY,
-            func,
-            args,
-            job_id=job_id,
-            claim=claim_key(job_id),
-            claim_ttl=timedelta(days=1),
-            retry=NOTIFY_RETRY,
-        )
+        enqueue_delivery_job(handle.client, func, args, job_id=job_id)
     finally:
         handle.close()

@@ -21,17 +21,15 @@ from monitor.model import AlertMode, DigestSchedule
 from monitor.queues import (
     DIGEST_JOB,
     NOTIFY_JOB,
-    NOTIFY_RETRY,
     UNDELIVERED_SWEEP_SECONDS,
-    QueueName,
-    claim_key,
     digest_job_id,
-    enqueue_claimed,
+    enqueue_delivery_job,
 )
 
 log = get_logger("wirewatch.delivery")
 
 DIGEST_CLAIM_TTL = timedelta(days=2)
+SWEEP_CLAIM_TTL = timedelta(seconds=UNDELIVERED_SWEEP_SECONDS)
 
 
 def digest_targets(config: Config) -> dict[tuple[str, str], DigestSchedule]:
@@ -51,15 +49,12 @@ def dispatch_digests(connection: redis.Redis, config: Config, now: datetime) -> 
     for (channel, key), schedule in digest_targets(config).items():
         end = latest_period_end(schedule, now)
         job_id = digest_job_id(channel, key, end)
-        if enqueue_claimed(
+        if enqueue_delivery_job(
             connection,
-            QueueName.NOTIFY,
             DIGEST_JOB,
             (channel, key, end.isoformat()),
             job_id=job_id,
-            claim=claim_key(job_id),
             claim_ttl=DIGEST_CLAIM_TTL,
-            retry=NOTIFY_RETRY,
         ):
             count += 1
             log.debug("digest.dispatched", channel=channel, schedule=key, period_end=end)
@@ -82,30 +77,17 @@ def requeue_undelivered(
         if delivery.created_at > cutoff:
             continue
         job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
-        if enqueue_claimed(
-            connection,
-            QueueName.NOTIFY,
-            NOTIFY_JOB,
-            (delivery.id,),
-            job_id=job_id,
-            claim=claim_key(job_id),
-            claim_ttl=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
-            retry=NOTIFY_RETRY,
+        if enqueue_delivery_job(
+            connection, NOTIFY_JOB, (delivery.id,), job_id=job_id, claim_ttl=SWEEP_CLAIM_TTL
         ):
             count += 1
     for digest in outbox.list_digests(engine, outbox.UNFINISHED):
         if digest.created_at > cutoff:
             continue
         job_id = f"digest-{digest.id}-resume-{digest.attempts}"
-        if enqueue_claimed(
-            connection,
-            QueueName.NOTIFY,
-            DIGEST_JOB,
-            (digest.channel, digest.schedule, digest.period_end.isoformat()),
-            job_id=job_id,
-            claim=claim_key(job_id),
-            claim_ttl=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
-            retry=NOTIFY_RETRY,
+        args = (digest.channel, digest.schedule, digest.period_end.isoformat())
+        if enqueue_delivery_job(
+            connection, DIGEST_JOB, args, job_id=job_id, claim_ttl=SWEEP_CLAIM_TTL
         ):
             count += 1
     if count:

@@ -58,7 +58,8 @@ class _StoryLines:
     """What an alert says about one story, as plain-text lines and as HTML."""
 
     title: str
-    facts: list[tuple[str, str]]
+    facts: list[str]
+    """Plain-text lines ("Topics: …"); escaped for HTML where they are used."""
     snippet_text: str
     snippet_html: str
     link: str
@@ -83,22 +84,19 @@ def _story_lines(
     outlet_line = f"{count}{' so far' if so_far else ''}: {', '.join(outlets)}"
     title = f"Update: {article.title}" if update else article.title
     facts = [
-        ("Matched", matched),
-        ("Ran on", outlet_line),
-        ("Topics", topics),
-        ("Published", published),
+        f"Matched: {matched}",
+        f"Ran on {outlet_line}",
+        f"Topics: {topics}",
+        f"Published: {published}",
     ]
     if update:
-        facts.append(("Version", f"{story.cluster_version} (the wire was updated)"))
+        facts.append(f"Version: {story.cluster_version} (the wire was updated)")
     return _StoryLines(title, facts, snippet_text, snippet_html, article.canonical_url)
 
 
 def _story_text(lines: _StoryLines) -> list[str]:
     return [
-        *(
-            f"{name}: {value}" if name != "Ran on" else f"Ran on {value}"
-            for name, value in lines.facts
-        ),
+        *lines.facts,
         "",
         *(line for line in lines.snippet_text.splitlines() if line.strip()),
         "",
@@ -108,10 +106,7 @@ def _story_text(lines: _StoryLines) -> list[str]:
 
 def _story_html(lines: _StoryLines) -> str:
     e = html.escape
-    facts = "<br>".join(
-        f"{e(name)}: {e(value)}" if name != "Ran on" else f"Ran on {e(value)}"
-        for name, value in lines.facts
-    )
+    facts = "<br>".join(e(fact) for fact in lines.facts)
     snippet = "<br>".join(filter(str.strip, lines.snippet_html.splitlines()))
     return (
         f"<p>{facts}</p>"

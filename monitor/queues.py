@@ -240,6 +240,27 @@ def enqueue_claimed_many(
     return enqueued
 
 
+def enqueue_delivery_job(
+    connection: redis.Redis,
+    func: str,
+    args: Sequence[Any],
+    *,
+    job_id: str,
+    claim_ttl: timedelta = timedelta(days=1),
+) -> bool:
+    """A notify or digest job on the notify queue, once per job id (claimed by it)."""
+    return enqueue_claimed(
+        connection,
+        QueueName.NOTIFY,
+        func,
+        args,
+        job_id=job_id,
+        claim=claim_key(job_id),
+        claim_ttl=claim_ttl,
+        retry=NOTIFY_RETRY,
+    )
+
+
 def enqueue_in(
     connection: redis.Redis,
     name: QueueName,

@@ -4,10 +4,8 @@ job, pages served on loopback HTTP): one cluster in the store, one alert in the 
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -21,6 +19,7 @@ from monitor import outbox, store
 from monitor.config import Config, load_config
 from monitor.model import FeedItem
 from monitor.queues import ARTICLE_JOB, QueueName, RedisHandle, article_job_id
+from monitor.runner import worker_command
 from tests.support import DEMO_SITE, ROOT, LoopbackServer, Reply
 
 WIRE_PAGES = (
@@ -85,23 +84,11 @@ def test_two_workers_racing_on_copies_make_one_cluster_and_one_alert(
     for item in items:
         articles.enqueue(ARTICLE_JOB, item, job_id=article_job_id(item.canonical_url))
     command = [
-        sys.executable,
-        "-m",
-        "monitor.cli",
-        "--config",
-        str(config.directory),
-        "worker",
-        "--burst",
-        "--redis-url",
-        redis_server.url,
+        *worker_command(config, data_dir, redis_server.url, "text", burst=True),
         "--queues",
         str(QueueName.ARTICLES),
     ]
-    env = {**os.environ, "WIREWATCH_HOME": str(data_dir)}
-    workers = [
-        subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        for _ in range(WORKERS)
-    ]
+    workers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(WORKERS)]
     for worker in workers:
         _, stderr = worker.communicate(timeout=240)
         assert worker.returncode == 0, stderr[-3000:]

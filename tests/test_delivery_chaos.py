@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from monitor.delivery_schedule import requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.model import AlertHit, Article, DeliveryState, Story
 from monitor.queues import QueueName, RedisHandle
+from monitor.runner import worker_command
 from tests.support import ROOT
 from workers.alerts import enqueue_notify
 from workers.runtime import Runtime, configure
@@ -71,13 +71,9 @@ def record_alerts(engine: Engine, count: int) -> list[int]:
 
 
 def start_worker(rt: Runtime, data_dir: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "monitor.cli", "--config", str(rt.config.directory),
-        "worker", "--redis-url", rt.redis_url, "--queues", str(QueueName.NOTIFY),
-    ]  # fmt: skip
-    env = {**os.environ, "WIREWATCH_HOME": str(data_dir)}
+    command = worker_command(rt.config, data_dir, rt.redis_url, "text", burst=False)
     # Its own process group: SIGKILL reaches the worker and the work horse it forked.
-    return subprocess.Popen(command, env=env, start_new_session=True)
+    return subprocess.Popen([*command, "--queues", str(QueueName.NOTIFY)], start_new_session=True)
 
 
 def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:

@@ -33,7 +33,7 @@ from monitor.queues import (
     QueueName,
     claim_key,
     digest_job_id,
-    enqueue_claimed,
+    enqueue_delivery_job,
     enqueue_in,
     notify_job_id,
 )
@@ -116,16 +116,7 @@ def _mode_for(rt: Runtime, rule: AlertRule, channel: str, hit_key: str) -> Alert
 
 def enqueue_notify(rt: Runtime, delivery_id: int, job_id: str) -> None:
     """Queue the notify job of an outbox row (claimed: once per job id)."""
-    enqueue_claimed(
-        rt.connection,
-        QueueName.NOTIFY,
-        NOTIFY_JOB,
-        (delivery_id,),
-        job_id=job_id,
-        claim=claim_key(job_id),
-        claim_ttl=timedelta(days=1),
-        retry=NOTIFY_RETRY,
-    )
+    enqueue_delivery_job(rt.connection, NOTIFY_JOB, (delivery_id,), job_id=job_id)
 
 
 def _topics_allow(wanted: tuple[str, ...], min_score: float, story: Story) -> bool:
