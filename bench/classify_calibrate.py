@@ -1,12 +1,14 @@
 """Thresholds for the coarse topics with a margin, chosen on the development half only.
 
     python bench/classify_calibrate.py [--folds 4] [--floor 0.45] [--json] [--corpus DIR]
+                                       [--fresh de=FILE] [--fresh en=FILE]
 
 For each language and each top-level topic that a mapped topic counts (bench/classify.py:
 sport, economy, tech, science, culture, world; sci/tech through tech and science), the
 topic's threshold for that language is swept over a grid (0.35 to 0.80) with every other
 setting as in ``config/topics.yaml``, and the development rows (even ``source_row``) are
-classified at each step. The held-out rows are never classified here:
+classified at each step; with ``--fresh`` (see ``bench/classify.py``) the fresh rows'
+development half joins them. The held-out rows are never classified here:
 ``bench/classify.py`` then measures the result on them, once.
 
 The development rows are split into ``--folds`` stratified folds (by publisher section,
@@ -48,15 +50,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
     sys.path.insert(0, str(ROOT))
 
-from bench.classify import (  # noqa: E402
+from bench.classify import PRECISION_BAR, SEED, fresh_file, rules_predict  # noqa: E402
+from bench.classify_labels import (  # noqa: E402
     LANGUAGES,
-    PRECISION_BAR,
-    SEED,
     TOPIC_ROOTS,
     Sample,
+    load_fresh,
     load_samples,
     mapped_topics,
-    rules_predict,
 )
 from bench.extract import BenchError, default_corpus  # noqa: E402
 from monitor.config import load_config  # noqa: E402
@@ -242,7 +243,7 @@ def sweep(
 def calibrate(
     spec: TaxonomySpec, samples: Sequence[Sample], k: int = FOLDS, floor: float = FLOOR
 ) -> list[dict[str, Any]]:
-    dev = [s for s in samples if s.split == "dev"]
+    dev = [s for s in samples if s.split in ("dev", "fresh-dev")]
     found = []
     for language in LANGUAGES:
         rows = [s for s in dev if s.language == language]
@@ -302,11 +303,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corpus", type=Path, default=default_corpus(), help="the shared corpus folder"
     )
+    parser.add_argument(
+        "--fresh",
+        type=fresh_file,
+        action="append",
+        default=[],
+        metavar="LANG=FILE",
+        help="add the development half of a whole test split's other rows (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
     try:
         samples = load_samples(args.corpus)
+        samples += [
+            row for language, path in args.fresh for row in load_fresh(language, path, samples)
+        ]
     except BenchError as exc:
         print(f"calibration failed: {exc}", file=sys.stderr)
         return 1
