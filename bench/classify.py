@@ -66,8 +66,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import logging
 import os
 import platform
 import statistics
@@ -81,7 +79,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
     sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
 
 from bench.classify_labels import (  # noqa: E402
     LANGUAGES,
@@ -94,12 +91,12 @@ from bench.classify_labels import (  # noqa: E402
 )
 from bench.classify_report import COST_BAR, PRECISION_BAR, render  # noqa: E402
 from bench.extract import (  # noqa: E402
-    BenchError,
     clear_memo_caches,
     default_corpus,
     load_pages,
     wirewatch_article,
 )
+from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from workers.classify import TopicClassifier, classify_article, compile_taxonomy  # noqa: E402
 
@@ -212,11 +209,7 @@ def evaluate(
         everything = [*rows, *fresh_rows]
         results[language] = {}
         for split in splits_of(fresh_rows):
-            keep = [
-                i
-                for i, s in enumerate(everything)
-                if s.split == split or (split == "all" and not s.fresh)
-            ]
+            keep = [i for i, s in enumerate(everything) if s.belongs_to(split)]
             gold = [everything[i].gold for i in keep]
             results[language][split] = {
                 name: score(mapped_topics(language), gold, [predicted[i] for i in keep])
@@ -363,10 +356,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "samples": {
             lang: {
-                split: sum(
-                    s.language == lang and (s.split == split or (split == "all" and not s.fresh))
-                    for s in (*samples, *fresh)
-                )
+                split: sum(s.language == lang and s.belongs_to(split) for s in (*samples, *fresh))
                 for split in splits_of([s for s in fresh if s.language == lang])
             }
             for lang in LANGUAGES
@@ -421,20 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    for name in ("trafilatura", "htmldate"):  # their warnings are not results
-        logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.folds < 2 or args.passes < 1:
         parser.error("--folds must be at least 2 and --passes at least 1")
-    try:
-        result = run(args)
-    except BenchError as exc:
-        print(f"classification benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        render(result, Console() if sys.stdout.isatty() else Console(width=120))
-    return 0
+    return run_and_report(run, render, args, "classification")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.extract import BenchError
+from bench.outcome import BenchError
 
 LANGUAGES = ("de", "en")
 
@@ -59,6 +59,10 @@ class Sample:
         """Even rows are for development, odd ones held out; fresh rows likewise."""
         half = "dev" if self.source_row % 2 == 0 else "heldout"
         return f"fresh-{half}" if self.fresh else half
+
+    def belongs_to(self, split: str) -> bool:
+        """Whether the row counts in a reported split; "all" is the whole sample."""
+        return self.split == split or (split == "all" and not self.fresh)
 
     @property
     def gold(self) -> str | None:

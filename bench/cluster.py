@@ -16,8 +16,6 @@ the first pass (the index's Redis memory must not grow).
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import random
 import sys
 import tempfile
@@ -44,7 +42,8 @@ from bench.cluster_copies import (  # noqa: E402
     fresh_text,
     paragraphs,
 )
-from bench.extract import BenchError, default_corpus  # noqa: E402
+from bench.extract import default_corpus  # noqa: E402
+from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import ClusterSettings  # noqa: E402
 from monitor.queues import connect_redis  # noqa: E402
 from workers.cluster import ClusterAssignment, ClusterIndex  # noqa: E402
@@ -239,18 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)  # smoke runs
     args = parser.parse_args(argv)
-    for name in ("trafilatura", "htmldate"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    try:
-        result = run(args)
-    except BenchError as exc:
-        print(f"clustering benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        render(result, Console() if sys.stdout.isatty() else Console(width=120))
-    return 0
+    return run_and_report(run, render, args, "clustering")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import logging
 import os
 import platform
 import statistics
@@ -96,6 +95,7 @@ from bench.extract_metadata import (  # noqa: E402
     metadata_table,
     trafilatura_fields,
 )
+from bench.outcome import BenchError, run_and_report  # noqa: E402
 from monitor.errors import ExtractError  # noqa: E402
 from monitor.model import Article, FeedItem  # noqa: E402
 from workers.extract import detect_language, extract_article, parse_page  # noqa: E402
@@ -111,10 +111,6 @@ METADATA = "metadata"
 F1_TOLERANCE = 0.01
 SPEED_BAR = 0.90
 MEMO_PACKAGES = ("trafilatura", "htmldate", "courlan", "justext")
-
-
-class BenchError(RuntimeError):
-    """The corpus is missing or incomplete."""
 
 
 @dataclass(frozen=True)
@@ -578,21 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)  # smoke runs
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    for name in ("trafilatura", "htmldate"):  # "discarding data" and the like: not results
-        logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.passes < 3:
         parser.error("--passes must be at least 3 (the median of the passes is reported)")
-    try:
-        result = run(args)
-    except BenchError as exc:
-        print(f"extraction benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        # piped (into a file for BENCHMARKS.md): wide enough for the tables, not 80 columns
-        render(result, Console() if sys.stdout.isatty() else Console(width=120))
-    return 0
+    return run_and_report(run, render, args, "extraction")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.classify_labels import Sample, load_fresh, split_rows
-from bench.extract import BenchError
+from bench.outcome import BenchError
 
 GNAD = (
     "Sport;Rapid gewinnt das Derby – 2:1 in Hütteldorf.\n"
