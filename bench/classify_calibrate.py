@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import statistics
 import sys
@@ -50,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
     sys.path.insert(0, str(ROOT))
 
+from bench import intervals  # noqa: E402
 from bench.classify import PRECISION_BAR, SEED, fresh_file, rules_predict  # noqa: E402
 from bench.classify_labels import (  # noqa: E402
     LANGUAGES,
@@ -101,15 +101,9 @@ class Counts:
 
 
 def wilson_lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float:
-    """The lower end of the Wilson score interval of successes / trials (0 for no trials)."""
-    if trials == 0:
-        return 0.0
-    p = successes / trials
-    shrink = 1 + z * z / trials
-    centre = p + z * z / (2 * trials)
-    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
-    # clamped: at 0 successes the bound is 0, which floating point misses by ~1e-17
-    return min(p, max(0.0, (centre - spread) / shrink))
+    """The lower end of the Wilson score interval of successes / trials (0 for no trials),
+    at this script's 80% by default."""
+    return intervals.wilson_lower_bound(successes, trials, z)
 
 
 def stratified_folds(labels: Sequence[str], k: int, seed: int = SEED) -> list[int]:

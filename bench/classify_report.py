@@ -19,22 +19,33 @@ def results_table(language: str, split: str, result: dict[str, Any]) -> Table:
     scores = result["results"][language][split]
     rows = result["samples"][language][split]
     table = Table(title=f"{language}, {split} ({rows} rows)", title_justify="left")
-    for column in ("topic", "gold", "rules P", "R", "F1", "(fp)", "baseline P", "R", "F1"):
+    columns = ("topic", "gold", "rules P", "P 95% CI", "R", "F1", "(fp)", "baseline P", "R", "F1")
+    for column in columns:
         table.add_column(column, justify="left" if column == "topic" else "right")
     rules, base = scores["rules"]["topics"], scores["baseline"]["topics"]
     for topic in rules:
         r, b = rules[topic], base[topic]
+        ci = r["precision_ci95"]
         table.add_row(
             topic,
             str(r["gold"]),
-            *_cells(r["precision"], r["recall"], r["f1"]),
+            *_cells(r["precision"]),
+            "–" if ci is None else f"{ci[0]:.2f}–{ci[1]:.2f}",
+            *_cells(r["recall"], r["f1"]),
             str(r["fp"]),
             *_cells(b["precision"], b["recall"], b["f1"]),
         )
+    difference = scores["macro_f1_difference"]
+    low, high = difference["ci95"]
     table.add_row(
-        "macro-F1", "", "", "", f"{scores['rules']['macro_f1']:.3f}", "", "", "",
+        "macro-F1", "", "", "", "", f"{scores['rules']['macro_f1']:.3f}", "", "", "",
         f"{scores['baseline']['macro_f1']:.3f}",
     )  # fmt: skip
+    table.caption = (
+        f"rules - baseline macro-F1 {difference['rules_minus_baseline']:+.3f}, paired "
+        f"bootstrap 95% CI {low:+.3f} to {high:+.3f} ({difference['resamples']} resamples)"
+    )
+    table.caption_justify = "left"
     return table
 
 
@@ -50,10 +61,13 @@ def render(result: dict[str, Any], console: Console) -> None:
     verdicts += [(lang, "fresh held-out", v) for lang, v in result["bars"].get("fresh", {}).items()]
     for language, split, v in verdicts:
         low = ", ".join(f"{t} {p}" for t, p in v["precision_below_0.85"].items()) or "none"
+        clearly = ", ".join(v["precision_ci95_below_0.85"]) or "none"
+        d_low, d_high = v["macro_f1_difference_ci95"]
         console.print(
-            f"{language} {split}: precision below {PRECISION_BAR}: {low}; macro-F1 rules "
-            f"{v['macro_f1_rules']:.3f} vs baseline {v['macro_f1_baseline']:.3f} "
-            f"({'meets' if v['macro_f1_met'] else 'misses'} the bar)",
+            f"{language} {split}: precision below {PRECISION_BAR}: {low} (whole 95% CI below: "
+            f"{clearly}); macro-F1 rules {v['macro_f1_rules']:.3f} vs baseline "
+            f"{v['macro_f1_baseline']:.3f} ({'meets' if v['macro_f1_met'] else 'misses'} the "
+            f"bar; difference 95% CI {d_low:+.3f} to {d_high:+.3f})",
             highlight=False,
         )
     if "cost" in result:
