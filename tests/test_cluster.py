@@ -33,10 +33,9 @@ def index(handle: RedisHandle) -> ClusterIndex:
 
 
 def index_keys(connection: redis.Redis) -> set[bytes]:
-    """Every key the index keeps in Redis (the lock comes and goes)."""
-    return set(cast(list[bytes], connection.keys("wirewatch:*"))) - {
-        b"wirewatch:lock:cluster-index"
-    }
+    """Every key the index keeps in Redis (locks come and go)."""
+    keys = cast(list[bytes], connection.keys("wirewatch:*"))
+    return {key for key in keys if not key.startswith(b"wirewatch:lock:")}
 
 
 def test_redis_params_understand_unix_sockets_and_tcp() -> None:

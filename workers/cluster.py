@@ -7,20 +7,30 @@ exactly against its stored fingerprint (``workers.cluster_match.same_story``), s
 false positive never merges two stories. The story joins the most similar match's cluster,
 as a copy of its current version or, when it is an update, as its next version.
 
-Assignment runs under a Redis lock, so two workers processing two copies at once agree on one
-cluster. Entries older than the window are pruned under that lock too: memory is bounded by
-configuration, not uptime. Redis keys (besides datasketch's ``wirewatch:lsh*``):
+Assignment locks what it could collide on, not the whole index: the LSH buckets its story
+falls into (one lock key per band of each index, all taken at once or none), then the cluster
+it joins. Two copies that could find each other share a bucket, so they take turns and agree on
+one cluster; unrelated stories share none and are assigned in parallel, by every worker on
+every machine. Entries older than the window are pruned by one worker at a time: memory is
+bounded by configuration, not uptime. Redis keys (besides datasketch's ``wirewatch:lsh*``):
 
     wirewatch:cluster:story:<story id>   hash: cluster, version, new, title, shingles, indexed
     wirewatch:cluster:head:<cluster id>  hash: version, reference (the version's shingles)
     wirewatch:cluster:stories            sorted set: story id → when it was assigned
     wirewatch:cluster:heads              sorted set: cluster id → when a story last joined
+    wirewatch:lock:cluster-band:<index>:<band>:<hash>, wirewatch:lock:cluster-story:<id>,
+    wirewatch:lock:cluster:<cluster id>, wirewatch:lock:cluster-prune   locks, with a TTL
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import random
 import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -28,6 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from datasketch import MinHash, MinHashLSH
+from redis.exceptions import LockError
 
 from monitor.config import ClusterSettings
 from monitor.queues import KEY_PREFIX
@@ -48,6 +59,14 @@ OPENING_THRESHOLD = 0.3
 # Prune at most this many expired stories per assignment: each assignment adds one, so the
 # backlog shrinks, and the lock is never held long after a downtime.
 PRUNE_BATCH = 20
+# How long an assignment's locks live (a worker killed while holding them frees them then)
+# and how long another one waits for them before its job fails and is retried.
+LOCK_SECONDS = 60
+
+
+class ClusterIndexBusy(RuntimeError):
+    """Another assignment held a lock this one needs for ``LOCK_SECONDS``: the job fails
+    and RQ retries it."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +113,38 @@ _STORY = f"{KEY_PREFIX}cluster:story:"
 _HEAD = f"{KEY_PREFIX}cluster:head:"
 _STORIES_BY_TIME = f"{KEY_PREFIX}cluster:stories"
 _HEADS_BY_TIME = f"{KEY_PREFIX}cluster:heads"
-_LOCK = f"{KEY_PREFIX}lock:cluster-index"
+_BAND_LOCK = f"{KEY_PREFIX}lock:cluster-band:"
+_STORY_LOCK = f"{KEY_PREFIX}lock:cluster-story:"
+_CLUSTER_LOCK = f"{KEY_PREFIX}lock:cluster:"
+_PRUNE_LOCK = f"{KEY_PREFIX}lock:cluster-prune"
+
+# All the keys or none: waiting while holding some could deadlock two assignments.
+_TAKE_ALL = """
+for _, key in ipairs(KEYS) do
+  if redis.call('exists', key) == 1 then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('set', key, ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
+_RELEASE_OWN = """
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then redis.call('del', key) end
+end
+return 1
+"""
+
+
+def band_lock_keys(lsh: MinHashLSH, signature: MinHash, name: str) -> list[str]:
+    """One lock key per LSH band: two signatures share a key exactly where they share a
+    bucket, i.e. where one could be the other's candidate."""
+    values = signature.hashvalues
+    return [
+        f"{_BAND_LOCK}{name}:{band}:"
+        + hashlib.blake2b(values[start:end].tobytes(), digest_size=8).hexdigest()
+        for band, (start, end) in enumerate(lsh.hashranges)
+    ]
 
 
 @dataclass
@@ -106,6 +156,8 @@ class ClusterIndex:
     settings: ClusterSettings
 
     def __post_init__(self) -> None:
+        self._take_all = self.connection.register_script(_TAKE_ALL)
+        self._release_own = self.connection.register_script(_RELEASE_OWN)
         storage = {"type": "redis", "redis": redis_params(self.redis_url)}
         self._bodies = MinHashLSH(
             threshold=self.settings.threshold,
@@ -135,12 +187,16 @@ class ClusterIndex:
         print_ = fingerprint(title, text, self.settings.shingle_words)
         body, opening = self._signatures(print_)
         stamp = now.timestamp()
-        with self.connection.lock(_LOCK, timeout=60, blocking_timeout=60):
+        indexed = len(print_.shingle_set) >= MIN_SHINGLES
+        keys = [_STORY_LOCK + story_id]
+        if indexed:
+            keys += band_lock_keys(self._bodies, body, "body")
+            keys += band_lock_keys(self._openings, opening, "opening")
+        self._prune(now)
+        with self._holding(sorted(set(keys))):
             known = self._assignment(story_id)
             if known is not None:
                 return known
-            self._prune(now)
-            indexed = len(print_.shingle_set) >= MIN_SHINGLES
             cluster_id = self._match(print_, body, opening) if indexed else None
             if cluster_id is None:
                 assignment = ClusterAssignment(story_id, 1, True)
@@ -155,6 +211,24 @@ class ClusterIndex:
                 self._bodies.insert(story_id, body, check_duplication=False)
                 self._openings.insert(story_id, opening, check_duplication=False)
             return assignment
+
+    @contextlib.contextmanager
+    def _holding(self, keys: Sequence[str]) -> Iterator[None]:
+        """Hold every one of the lock keys (taken together, never some of them)."""
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + LOCK_SECONDS
+        pause = 0.001
+        while not self._take_all(keys=keys, args=[token, LOCK_SECONDS * 1000]):
+            if time.monotonic() > deadline:
+                raise ClusterIndexBusy(
+                    f"cluster index: waited {LOCK_SECONDS} s for {len(keys)} locks"
+                )
+            time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: racers don't retry in step
+            pause = min(pause * 2, 0.05)
+        try:
+            yield
+        finally:
+            self._release_own(keys=keys, args=[token])
 
     def _assignment(self, story_id: str) -> ClusterAssignment | None:
         fields = cast(
@@ -188,7 +262,15 @@ class ClusterIndex:
         return best[1] if best else None
 
     def _join(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
-        """A copy of the cluster's current version, or (an update) its next version."""
+        """A copy of the cluster's current version, or (an update) its next version: under
+        the cluster's lock, since copies that share no bucket can join it at once."""
+        lock = self.connection.lock(
+            _CLUSTER_LOCK + cluster_id, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
+        )
+        with lock:
+            return self._join_locked(cluster_id, print_, stamp)
+
+    def _join_locked(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
         version, reference = cast(
             list[bytes | None],
             self.connection.hmget(_HEAD + cluster_id, ["version", "reference"]),
@@ -236,7 +318,18 @@ class ClusterIndex:
             pipe.execute()
 
     def _prune(self, now: datetime) -> None:
-        """Forget the stories (and then clusters) last seen before the window."""
+        """Forget the stories (and then clusters) last seen before the window; one worker at a
+        time, and none waits for it: the next assignment prunes what is left."""
+        lock = self.connection.lock(_PRUNE_LOCK, timeout=LOCK_SECONDS)
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            self._prune_locked(now)
+        finally:
+            with contextlib.suppress(LockError):  # held past its TTL: already free
+                lock.release()
+
+    def _prune_locked(self, now: datetime) -> None:
         cutoff = (now - timedelta(hours=self.settings.window_hours)).timestamp()
         expired = [
             s.decode()
@@ -266,8 +359,16 @@ class ClusterIndex:
                 ),
             )
         ]
-        if heads:
-            with self.connection.pipeline(transaction=True) as pipe:
-                pipe.delete(*[_HEAD + c for c in heads])
-                pipe.zrem(_HEADS_BY_TIME, *heads)
-                pipe.execute()
+        for cluster_id in heads:
+            # under the cluster's lock, and only if no copy joined it meanwhile
+            lock = self.connection.lock(
+                _CLUSTER_LOCK + cluster_id, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
+            )
+            with lock:
+                last = self.connection.zscore(_HEADS_BY_TIME, cluster_id)
+                if last is not None and float(cast(float, last)) >= cutoff:
+                    continue
+                with self.connection.pipeline(transaction=True) as pipe:
+                    pipe.delete(_HEAD + cluster_id)
+                    pipe.zrem(_HEADS_BY_TIME, cluster_id)
+                    pipe.execute()
