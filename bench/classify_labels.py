@@ -11,13 +11,17 @@ Fresh rows come from the whole test split in its original format, as published:
 AG News ``test.csv`` (``label_id,title,description``, with or without a header; ids 1 World,
 2 Sports, 3 Business, 4 Sci/Tech). Rows whose index is in the sample are skipped; they are
 compared with the sample instead, so a file that does not line up is refused. A file may stop
-part-way (a copy of its first part): a last row without a line end is dropped.
+part-way (a copy of its first part): a last row without a line end is dropped. It may also
+start part-way (a part cut from further on): a first line that is not a whole row is dropped,
+and the rows are numbered from where the sample rows found in it say the part starts.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +44,13 @@ SECTION_TOPIC: dict[str, dict[str, str]] = {
 TOPIC_ROOTS = {"sci/tech": frozenset({"science", "tech"})}
 """Mapped topics that the rules predict through other root topics than their own name."""
 AGNEWS_SECTIONS = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
+SECTIONS = {
+    "de": frozenset(
+        {*SECTION_TOPIC["de"], "Inland", "Panorama", "Etat"},
+    ),
+    "en": frozenset(AGNEWS_SECTIONS.values()),
+}
+"""Every section of each split, mapped or not."""
 SAMPLE_FILES = {"de": "10kgnad-de-sample.csv", "en": "agnews-en-sample.csv"}
 MAX_MISALIGNED_SHARE = 0.05
 """Sample rows a fresh file may disagree on (a re-typed copy may differ in a character)."""
@@ -94,7 +105,7 @@ def load_samples(corpus: Path) -> list[Sample]:
 
 
 def load_fresh(language: str, path: Path, samples: list[Sample]) -> list[Sample]:
-    """The rows of a whole test split that are not in the sample."""
+    """The rows of a test split (whole, or a part cut from it) that are not in the sample."""
     try:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -102,9 +113,12 @@ def load_fresh(language: str, path: Path, samples: list[Sample]) -> list[Sample]
     rows = split_rows(language, content)
     if not content.endswith("\n") and rows:
         rows.pop()
+    if rows and rows[0][0] not in SECTIONS[language]:  # a part cut mid-row: its first line
+        rows.pop(0)
     known = {s.source_row: s for s in samples if s.language == language}
+    first = first_row(rows, known.values())
     fresh, seen, misaligned = [], 0, 0
-    for index, (section, title, text) in enumerate(rows):
+    for index, (section, title, text) in enumerate(rows, start=first):
         sample = known.get(index)
         if sample is None:
             fresh.append(Sample(language, index, section, title, text, fresh=True))
@@ -118,6 +132,18 @@ def load_fresh(language: str, path: Path, samples: list[Sample]) -> list[Sample]
             f"({misaligned} of the {seen} sample rows in it differ): is it the test split?"
         )
     return fresh
+
+
+def first_row(rows: list[tuple[str, str, str]], samples: Iterable[Sample]) -> int:
+    """The split row index of the first of ``rows``: 0 for a split or its first part; for a
+    part cut from further on, the offset on which the sample rows found in it agree."""
+    where = {(s.section, _start(s.text)): s.source_row for s in samples}
+    votes = Counter(
+        where[key] - position
+        for position, (section, _, text) in enumerate(rows)
+        if (key := (section, _start(text))) in where
+    )
+    return votes.most_common(1)[0][0] if votes else 0
 
 
 def split_rows(language: str, content: str) -> list[tuple[str, str, str]]:

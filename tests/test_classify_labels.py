@@ -88,3 +88,28 @@ def test_a_first_part_of_a_split_drops_its_cut_off_last_row(tmp_path: Path) -> N
 def test_an_unreadable_split_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BenchError, match="cannot read"):
         load_fresh("en", tmp_path / "missing.csv", [])
+
+
+def test_a_part_cut_from_further_on_is_numbered_from_the_sample_rows_in_it(
+    tmp_path: Path,
+) -> None:
+    earlier = "Inland;Der Nationalrat beschließt das Budget.\n" * 5
+    cut = (earlier + GNAD)[len(earlier) - 20 :]  # starts in the middle of row 4
+    part = tmp_path / "test-tail.csv"
+    part.write_text(cut, encoding="utf-8")
+    sample = [sample_row("de", 6, "Web", "Neues iPhone; Apple zeigt iOS 10.")]
+
+    fresh = load_fresh("de", part, sample)
+
+    assert [(s.source_row, s.section) for s in fresh] == [
+        (5, "Sport"),
+        (7, "Kultur"),
+        (8, "Wirtschaft"),
+    ]
+
+
+def test_a_part_with_no_sample_row_in_it_counts_from_row_zero(tmp_path: Path) -> None:
+    part = tmp_path / "test-part.csv"
+    part.write_text("gewinnt.\n" + GNAD, encoding="utf-8")
+
+    assert [s.source_row for s in load_fresh("de", part, [])] == [0, 1, 2, 3]
