@@ -128,3 +128,19 @@ def test_nested_check_scores_each_folds_pick_on_the_fold_it_did_not_see() -> Non
     picked, unseen = nested_check([weak, best])
     assert picked == [0.6, 0.6, 0.6]
     assert unseen == best.pooled
+
+
+def test_without_the_bound_a_threshold_at_the_bar_wins_if_it_costs_little_f1() -> None:
+    loose = candidate(0.45, (8, 4, 1), (8, 4, 1))  # P 0.67, F1 0.76
+    precise = candidate(0.7, (6, 1, 3), (6, 1, 3))  # P 0.86 (bound below 0.85), F1 0.75
+    choice = choose_threshold([loose, precise], floor=0.45)
+    assert choice.candidate is precise
+    assert not choice.precision_bound_met and choice.precision_bar_met
+
+
+def test_without_the_bound_a_threshold_at_the_bar_loses_if_it_costs_too_much_f1() -> None:
+    loose = candidate(0.45, (8, 4, 1), (8, 4, 1))  # F1 0.76
+    precise = candidate(0.8, (2, 0, 7), (2, 0, 7))  # P 1.0, F1 0.36
+    choice = choose_threshold([loose, precise], floor=0.45)
+    assert choice.candidate is loose
+    assert not choice.precision_bar_met
