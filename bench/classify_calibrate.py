@@ -14,16 +14,17 @@ development half joins them. The held-out rows are never classified here:
 The development rows are split into ``--folds`` stratified folds (by publisher section,
 shuffled with a fixed seed). At each threshold: the cross-validated F1 (mean of the
 folds' F1) and the lower end of the 80% Wilson interval of the precision over all folds.
-Chosen, per topic and language:
+Chosen, per topic and language, among the thresholds whose CV F1 is at most 0.1 below the
+best CV F1 at or above ``--floor`` (0.45) (the issue ranks an alert on the wrong topic above
+a missed one, and 0.1 of one topic's F1 is under 0.02 of a six-topic macro-F1; more is not
+worth it):
 
-1. among the thresholds whose precision lower bound reaches 0.85 (the bar), the one with
-   the best CV F1;
-2. where none does (flagged), among the thresholds at or above ``--floor`` (0.45) whose
-   pooled precision reaches 0.85 and whose CV F1 is at most 0.1 below the best one there,
-   the one with the best CV F1: the issue ranks an alert on the wrong topic above a missed
-   one, and 0.1 of one topic's F1 is under 0.02 of a six-topic macro-F1;
-3. where none does either, the one with the best CV F1 at or above ``--floor``, so that a
-   lucky run of true positives at the grid's bottom cannot pick it.
+1. the one with the best CV F1 among those whose precision lower bound reaches 0.85 (the
+   bar);
+2. where none does (flagged), the one with the best CV F1 among those at or above the floor
+   whose pooled precision reaches 0.85;
+3. where none does either, the best CV F1 at or above the floor, so that a lucky run of
+   true positives at the grid's bottom cannot pick it.
 
 Ties go to the higher threshold. With 12 to 33 gold rows per topic one false positive
 moves precision by 0.03 to 0.08; the bound is the margin against that noise (15 of 16
@@ -184,22 +185,19 @@ def choose_threshold(
     z: float = WILSON_Z,
     max_f1_cost: float = MAX_F1_COST,
 ) -> Choice:
-    """The best CV F1 among the thresholds whose precision lower bound reaches bar. Where
-    none does: the best CV F1 at or above floor, unless a threshold whose pooled precision
-    reaches bar costs at most max_f1_cost of that F1 (then the best of those). Ties go to
-    the higher threshold."""
-    qualifying = [c for c in candidates if c.precision_lower_bound(z) >= bar]
-    if qualifying:
-        return Choice(_best(qualifying), precision_bound_met=True, precision_bar_met=True)
+    """Among the thresholds whose CV F1 is at most max_f1_cost below the best one at or above
+    floor: the best CV F1 of those whose precision lower bound reaches bar; else of those at
+    or above floor whose pooled precision reaches bar; else the best at or above floor. Ties
+    go to the higher threshold."""
     floored = [c for c in candidates if c.threshold >= floor]
     if not floored:
         raise ValueError(f"no threshold at or above the floor {floor}")
     best = _best(floored)
-    precise = [
-        c
-        for c in floored
-        if (c.pooled.precision or 0.0) >= bar and c.cv_f1 >= best.cv_f1 - max_f1_cost
-    ]
+    affordable = [c for c in candidates if c.cv_f1 >= best.cv_f1 - max_f1_cost]
+    bounded = [c for c in affordable if c.precision_lower_bound(z) >= bar]
+    if bounded:
+        return Choice(_best(bounded), precision_bound_met=True, precision_bar_met=True)
+    precise = [c for c in affordable if c.threshold >= floor and (c.pooled.precision or 0.0) >= bar]
     if precise:
         return Choice(_best(precise), precision_bound_met=False, precision_bar_met=True)
     return Choice(best, precision_bound_met=False)

@@ -144,3 +144,11 @@ def test_without_the_bound_a_threshold_at_the_bar_loses_if_it_costs_too_much_f1(
     choice = choose_threshold([loose, precise], floor=0.45)
     assert choice.candidate is loose
     assert not choice.precision_bar_met
+
+
+def test_a_threshold_that_clears_the_bound_is_not_taken_at_any_f1_cost() -> None:
+    loose = candidate(0.45, (9, 2, 1), (9, 2, 1))  # F1 0.86, P 0.82
+    strict = candidate(0.7, (3, 0, 7), (3, 0, 7))  # 6 of 6 right, but F1 0.46
+    choice = choose_threshold([loose, strict], floor=0.45)
+    assert choice.candidate is loose
+    assert not choice.precision_bound_met
