@@ -72,12 +72,10 @@ cost per labelled sample (short texts) is reported too.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +85,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
     sys.path.insert(0, str(ROOT))
 
 
+from bench.classify_cost import cost  # noqa: E402
 from bench.classify_labels import (  # noqa: E402
     LANGUAGES,
     SECTION_TOPIC,
@@ -98,10 +97,7 @@ from bench.classify_labels import (  # noqa: E402
 )
 from bench.classify_report import COST_BAR, PRECISION_BAR, render  # noqa: E402
 from bench.extract import (  # noqa: E402
-    clear_memo_caches,
     default_corpus,
-    load_pages,
-    wirewatch_article,
 )
 from bench.intervals import paired_bootstrap, wilson_interval  # noqa: E402
 from bench.outcome import run_and_report  # noqa: E402
@@ -267,49 +263,6 @@ def dev_errors(samples: Sequence[Sample], classifier: TopicClassifier) -> list[d
                 }
             )
     return errors
-
-
-# --- cost -----------------------------------------------------------------------------------
-
-
-def cost(
-    samples: Sequence[Sample], classifier: TopicClassifier, corpus: Path, passes: int
-) -> dict[str, Any]:
-    pages = load_pages(corpus)
-    articles = [wirewatch_article(page) for page in pages]  # warm-up, untimed
-    extract_ms, classify_ms = [], []
-    for _ in range(passes):
-        clear_memo_caches()
-        gc.collect()
-        extracting = classifying = 0.0
-        for page in pages:
-            start = time.perf_counter()
-            article = wirewatch_article(page)
-            middle = time.perf_counter()
-            if article is not None:
-                classify_article(classifier, article.title, article.text, article.language)
-            extracting += middle - start
-            classifying += time.perf_counter() - middle
-        extract_ms.append(1000 * extracting / len(pages))
-        classify_ms.append(1000 * classifying / len(pages))
-    sample_ms = []
-    for _ in range(passes):
-        start = time.perf_counter()
-        for s in samples:
-            classify_article(classifier, s.title, s.text, s.language)
-        sample_ms.append(1000 * (time.perf_counter() - start) / len(samples))
-    extract, classify = statistics.median(extract_ms), statistics.median(classify_ms)
-    words = [len(f"{a.title} {a.text}".split()) for a in articles if a is not None]
-    return {
-        "pages": len(pages),
-        "pages_extracted": len(words),
-        "page_words_median": statistics.median(words) if words else 0,
-        "extract_ms_per_page": round(extract, 3),
-        "classify_ms_per_page": round(classify, 3),
-        "classify_share_of_extract": round(classify / extract, 4),
-        "classify_ms_per_sample": round(statistics.median(sample_ms), 3),
-        "passes": passes,
-    }
 
 
 # --- the run --------------------------------------------------------------------------------

@@ -177,3 +177,11 @@ def test_distinct_news_texts_make_distinct_clusters(
     ]
     assert len(assigned) > 500
     assert len(set(assigned)) == len(assigned)
+
+
+def test_an_older_releases_story_to_cluster_hash_is_dropped(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    redis_conn.hset("wirewatch:cluster-of", mapping={"s1": "c1", "s2": "c1"})
+    index(redis_server)
+    assert not redis_conn.exists("wirewatch:cluster-of")

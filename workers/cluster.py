@@ -117,6 +117,8 @@ _BAND_LOCK = f"{KEY_PREFIX}lock:cluster-band:"
 _STORY_LOCK = f"{KEY_PREFIX}lock:cluster-story:"
 _CLUSTER_LOCK = f"{KEY_PREFIX}lock:cluster:"
 _PRUNE_LOCK = f"{KEY_PREFIX}lock:cluster-prune"
+# Kept by releases before the exact-check index (story → cluster, never pruned): unused now.
+_RETIRED_KEYS = (f"{KEY_PREFIX}cluster-of",)
 
 # All the keys or none: waiting while holding some could deadlock two assignments.
 _TAKE_ALL = """
@@ -156,6 +158,7 @@ class ClusterIndex:
     settings: ClusterSettings
 
     def __post_init__(self) -> None:
+        self.connection.unlink(*_RETIRED_KEYS)  # UNLINK frees a large one off the main thread
         self._take_all = self.connection.register_script(_TAKE_ALL)
         self._release_own = self.connection.register_script(_RELEASE_OWN)
         storage = {"type": "redis", "redis": redis_params(self.redis_url)}
