@@ -33,7 +33,7 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
 
 def wilson_lower_bound(successes: int, trials: int, z: float = Z_95) -> float:
     """The lower end of the Wilson score interval (0 for no trials)."""
-    return wilson_interval(successes, trials, z)[0] if trials else 0.0
+    return wilson_interval(successes, trials, z)[0]
 
 
 def macro_f1(

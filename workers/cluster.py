@@ -322,27 +322,27 @@ class ClusterIndex:
 
     def _prune(self, now: datetime) -> None:
         """Forget the stories (and then clusters) last seen before the window; one worker at a
-        time, and none waits for it: the next assignment prunes what is left."""
+        time, and none waits for it: the next assignment prunes what is left. One round trip
+        when nothing has expired, which is every assignment but a few."""
+        cutoff = (now - timedelta(hours=self.settings.window_hours)).timestamp()
+        with self.connection.pipeline(transaction=False) as pipe:
+            for key in (_STORIES_BY_TIME, _HEADS_BY_TIME):
+                pipe.zrangebyscore(key, "-inf", f"({cutoff}", start=0, num=PRUNE_BATCH)
+            stories, heads = cast(list[list[bytes]], pipe.execute())
+        if not stories and not heads:
+            return
         lock = self.connection.lock(_PRUNE_LOCK, timeout=LOCK_SECONDS)
         if not lock.acquire(blocking=False):
             return
         try:
-            self._prune_locked(now)
+            self._prune_locked([s.decode() for s in stories], [c.decode() for c in heads], cutoff)
         finally:
             with contextlib.suppress(LockError):  # held past its TTL: already free
                 lock.release()
 
-    def _prune_locked(self, now: datetime) -> None:
-        cutoff = (now - timedelta(hours=self.settings.window_hours)).timestamp()
-        expired = [
-            s.decode()
-            for s in cast(
-                list[bytes],
-                self.connection.zrangebyscore(
-                    _STORIES_BY_TIME, "-inf", f"({cutoff}", start=0, num=PRUNE_BATCH
-                ),
-            )
-        ]
+    def _prune_locked(self, expired: list[str], heads: list[str], cutoff: float) -> None:
+        # read before the lock: another pruner may have taken some already, and every step
+        # below is a no-op for what is gone
         for story_id in expired:
             indexed = cast(bytes | None, self.connection.hget(_STORY + story_id, "indexed"))
             if indexed == b"1":
@@ -353,15 +353,6 @@ class ClusterIndex:
                 pipe.delete(_STORY + story_id)
                 pipe.zrem(_STORIES_BY_TIME, story_id)
                 pipe.execute()
-        heads = [
-            c.decode()
-            for c in cast(
-                list[bytes],
-                self.connection.zrangebyscore(
-                    _HEADS_BY_TIME, "-inf", f"({cutoff}", start=0, num=PRUNE_BATCH
-                ),
-            )
-        ]
         for cluster_id in heads:
             # under the cluster's lock, and only if no copy joined it meanwhile
             lock = self.connection.lock(
