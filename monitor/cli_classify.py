@@ -15,8 +15,9 @@ input order, as each is done:
     format    "html" or "text", or null on error
     title     the headline (extracted, or the text's first line), or null
     language  ISO 639-1 code, or null
-    topics    [{id, label, score, evidence: [{term, field, count, weight}]}], best first,
-              as ``wirewatch stories --json`` shows them
+    topics    [{id, label, score, basis, evidence: [{term, field, count, weight}]}], best
+              first, as ``wirewatch stories --json`` shows them; basis "threshold" (the
+              score reached it) or "lead" (no topic did, this one clearly led)
     error     null, or {"reason", "message"} as ``wirewatch extract`` reports them
 
 Exit 0 when every input was classified (with or without topics), 1 when any failed.
@@ -187,12 +188,16 @@ def _render(result: Classification) -> None:
     words = len(f"{a.title} {a.text}".split())
     out.print(Text(f"{result.format} · {a.language or '?'} · {words} words", style="dim"))
     if not result.topics:
-        out.print("no topic reached its threshold")
+        out.print("no topic reached its threshold, and none led clearly")
         return
     for topic in result.topics:
+        lead = ("  (under its threshold, but clearly ahead of every other topic)", "dim")
         out.print(
             Text.assemble(
-                (f"{topic.score:.2f} ", "bold"), (topic.id, "bold cyan"), f"  {topic.label}"
+                (f"{topic.score:.2f} ", "bold"),
+                (topic.id, "bold cyan"),
+                f"  {topic.label}",
+                lead if topic.basis == "lead" else "",
             )
         )
         table = Table("term", "field", "count", "weight", box=None, padding=(0, 1, 0, 2))

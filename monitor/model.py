@@ -10,6 +10,7 @@ import enum
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Literal
 
 
 def stable_id(text: str) -> str:
@@ -115,6 +116,10 @@ class TopicEvidence:
     weight: float
 
 
+TopicBasis = Literal["threshold", "lead"]
+"""Why a story got a topic: its score reached the threshold, or it clearly led."""
+
+
 @dataclass(frozen=True)
 class TopicMatch:
     """A topic assigned to a story, with a score in [0, 1] and the evidence for it."""
@@ -123,6 +128,9 @@ class TopicMatch:
     label: str
     score: float
     evidence: tuple[TopicEvidence, ...] = ()
+    basis: TopicBasis = "threshold"
+    """``threshold``: its score reached the topic's threshold; ``lead``: no competing topic
+    did, and this one led every other topic clearly (``scoring.lead`` in topics.yaml)."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ def topic_record(topic: TopicMatch) -> dict[str, Any]:
         "id": topic.id,
         "label": topic.label,
         "score": round(topic.score, 4),
+        "basis": topic.basis,
         "evidence": [
             {"term": e.term, "field": e.field, "count": e.count, "weight": e.weight}
             for e in topic.evidence

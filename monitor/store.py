@@ -163,6 +163,7 @@ def _topics_from_json(rows: list[dict[str, Any]]) -> tuple[TopicMatch, ...]:
             label=r["label"],
             score=float(r["score"]),
             evidence=tuple(TopicEvidence(**e) for e in r.get("evidence", [])),
+            basis="lead" if r.get("basis") == "lead" else "threshold",
         )
         for r in rows
     )

@@ -185,6 +185,17 @@ def _check_language_key(where: str, field: str, language: str) -> None:
         )
 
 
+class LeadSpec(_Frozen):
+    """A clear lead: desks file every story somewhere, and a topic far ahead of every other
+    one is what the story is about even when its own evidence stays under its threshold."""
+
+    min_score: float = Field(0.3, ge=0, le=1)
+    """The score the leading topic needs at least."""
+    margin: float = Field(1.5, ge=1, le=100)
+    """Its points must be at least this many times those of every other topic, cross-cutting
+    ones (politics, crime) included: a story that is mostly politics gets no economy lead."""
+
+
 class ScoringSpec(_Frozen):
     """How term points become a score."""
 
@@ -198,6 +209,9 @@ class ScoringSpec(_Frozen):
     """A competing top-level topic (with its subtopics) is assigned only when its points
     reach this share of the strongest competing topic's: a story about one thing that
     mentions another in passing gets the one. 0 turns it off."""
+    lead: LeadSpec | None = None
+    """When set, a story on which no competing topic reaches its threshold still gets the
+    competing topic that clearly leads (see ``LeadSpec``). None turns it off."""
 
 
 class TaxonomySpec(_Frozen):

@@ -150,6 +150,34 @@ def test_without_json_topics_are_listed_with_score_and_evidence() -> None:
     assert any("Premier League" in line and "title" in line for line in lines[header:])
 
 
+INSOLVENCY = (
+    "Spinnerei in Not\n"
+    "Die Spinnerei Hofer in der Steiermark hat einen Insolvenzantrag eingebracht. "
+    "Der Betrieb mit 300 Dienstnehmern soll weitergeführt werden.\n"
+)
+
+
+def test_json_says_a_topic_under_its_threshold_was_assigned_as_the_clear_lead() -> None:
+    code, [record] = classify("-", "--jsonl", stdin=INSOLVENCY)
+    assert code == 0
+    [economy] = record["topics"]
+    assert (economy["id"], economy["basis"]) == ("economy", "lead")
+    assert economy["score"] < 0.7  # German economy's threshold in topics.yaml
+
+
+def test_json_says_a_topic_reached_its_threshold() -> None:
+    code, [record] = classify("-", "--jsonl", stdin=FOOTBALL)
+    assert code == 0
+    assert {t["basis"] for t in record["topics"]} == {"threshold"}
+
+
+def test_without_json_a_lead_is_named_as_such() -> None:
+    result = runner.invoke(app, ["--config", str(CONFIG), "classify", "-"], input=INSOLVENCY)
+    assert result.exit_code == 0
+    header = next(line for line in result.stdout.splitlines() if "economy" in line)
+    assert "clearly ahead of every other topic" in header
+
+
 def config_allowing(server: LoopbackServer, tmp_path: Path) -> Path:
     """The shipped config, with the SSRF guard's allow-list admitting the test server."""
     config = tmp_path / "config"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +57,15 @@ def test_story_round_trips_with_topics_and_evidence(engine: Engine) -> None:
     assert store.save_story(engine, original)
     loaded = store.get_story(engine, original.id)
     assert loaded == original
+
+
+def test_a_topic_assigned_as_a_lead_keeps_its_basis(engine: Engine) -> None:
+    original = story("http://a.test/1", "Rundblick")
+    lead = TopicMatch("economy", "Economy", 0.38, original.topics[0].evidence, "lead")
+    original = replace(original, topics=(lead,))
+    store.save_story(engine, original)
+    loaded = store.get_story(engine, original.id)
+    assert loaded is not None and loaded.topics[0].basis == "lead"
 
 
 def test_same_canonical_url_is_stored_once(engine: Engine) -> None:

@@ -21,8 +21,11 @@ language's, else ``all``). A top-level topic that ``yields_to`` another assigned
 dropped with its subtopics (per language: desks split the news differently). With
 ``dominance`` set, the competing top-level topics then compete: one whose subtree's best
 points fall short of that share of the strongest one's is dropped with its subtopics (a
-passing mention). Then each assigned topic assigns its parent (with its own score if
-higher, else the child's).
+passing mention). With ``lead`` set and no competing topic left, the topic with the most
+points is assigned if it competes, scores at least ``lead.min_score`` and has ``lead.margin``
+times the points of every other top-level topic (basis ``lead``). Then each assigned topic
+assigns its parent (with its own score if higher, else the child's; a lead's parents are
+leads too).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.model import TopicEvidence, TopicMatch
-from monitor.taxonomy import ALL_LANGUAGES, TaxonomySpec, fold, parse_term
+from monitor.taxonomy import ALL_LANGUAGES, LeadSpec, TaxonomySpec, fold, parse_term
 
 __all__ = ["TopicClassifier", "classify_article", "compile_taxonomy", "matched_alternatives"]
 
@@ -134,6 +137,7 @@ class TopicClassifier:
     saturation: float
     length_norm_words: int
     dominance: float
+    lead: LeadSpec | None
     scanners: Mapping[str | None, _Scanner]
     """Per language code with rules of its own, and under None for all rules together."""
     order: tuple[int, ...]
@@ -180,6 +184,7 @@ def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
         saturation=spec.scoring.saturation,
         length_norm_words=spec.scoring.length_norm_words,
         dominance=spec.scoring.dominance,
+        lead=spec.scoring.lead,
         scanners={lang: _compile_scanner(terms, lang) for lang in languages},
         order=tuple(sorted(range(len(topics)), key=lambda i: -topics[i].depth)),
     )
@@ -319,11 +324,19 @@ def _assign(
     scores = _yielded(classifier, scores, code)
     if classifier.dominance:
         scores = _dominant(classifier, scores, tallies)
+    leads: set[int] = set()
+    if classifier.lead is not None and not any(classifier.topics[i].competes for i in scores):
+        lead = _leading(classifier.lead, classifier.topics, own, tallies)
+        if lead is not None:
+            scores[lead] = own[lead]
+            leads.add(lead)
     evidence = {i: list(tallies[i].hits) for i in scores}
     for i in classifier.order:
         parent = classifier.topics[i].parent
         if i not in scores or parent is None:
             continue
+        if i in leads:
+            leads.add(parent)
         scores[parent] = max(scores.get(parent, own.get(parent, 0.0)), scores[i])
         own_hits = tallies[parent].hits if parent in tallies else []
         merged = evidence.setdefault(parent, list(own_hits))
@@ -337,9 +350,31 @@ def _assign(
             topics[i].label,
             round(scores[i], 4),
             tuple(TopicEvidence(*hit[1:]) for hit in sorted(evidence[i])),
+            "lead" if i in leads else "threshold",
         )
         for i in ranked
     )
+
+
+def _leading(
+    lead: LeadSpec,
+    topics: Sequence[_Topic],
+    own: Mapping[int, float],
+    tallies: Mapping[int, _Tally],
+) -> int | None:
+    """The topic with the most points if it competes, scores ``lead.min_score`` and has
+    ``lead.margin`` times the points of every other top-level topic's best; else None."""
+    best: dict[int, tuple[float, int]] = {}
+    for i in own:
+        entry = (tallies[i].points, i)
+        best[topics[i].root] = max(best.get(topics[i].root, entry), entry)
+    ranked = sorted(best.values(), reverse=True)
+    if not ranked:
+        return None
+    points, leader = ranked[0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    clear = points > runner_up and points >= lead.margin * runner_up
+    return leader if clear and topics[leader].competes and own[leader] >= lead.min_score else None
 
 
 def _yielded(
