@@ -128,6 +128,10 @@ class TopicSpec(_Frozen):
     """For a top-level topic: whether it competes with the other competing top-level
     topics for a story (``scoring.dominance``). False for cross-cutting topics (politics,
     crime) that a story has next to its main topic."""
+    leads: bool = True
+    """For a competing top-level topic: whether it (or a subtopic) may be assigned as a
+    clear lead under its threshold (``scoring.lead``). False where mentions come cheap:
+    every story names a place, so a foreign place alone is no world story."""
     yields_to: tuple[str, ...] | dict[str, tuple[str, ...]] = ()
     """For a top-level topic: the top-level topics that take a story from it. When one of
     them is assigned too, this topic (with its subtopics) is not: where a sector desk owns
@@ -244,6 +248,8 @@ class TaxonomySpec(_Frozen):
                 parent = by_id[parent].parent
             if not topic.competes and topic.parent is not None:
                 raise ValueError(f"topic {topic.id!r}: only a top-level topic can set competes")
+            if not topic.leads and topic.parent is not None:
+                raise ValueError(f"topic {topic.id!r}: only a top-level topic can set leads")
             _check_yields(topic, by_id)
             if (
                 not any(r.anchors or r.terms for r in topic.rules.values())

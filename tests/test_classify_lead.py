@@ -91,6 +91,25 @@ def test_a_leading_subtopic_brings_its_parent_as_a_lead() -> None:
     }
 
 
+def test_a_topic_that_does_not_lead_is_never_assigned_as_a_lead() -> None:
+    spec = lead_spec(LEAD)
+    topics = [t.model_copy(update={"leads": t.id != "world"}) for t in spec.topics]
+    spec = spec.model_copy(update={"topics": tuple(topics)})
+    assert found(spec, "Kiew, Kiew, Kiew") == {}
+
+
+def test_leads_on_a_subtopic_is_rejected() -> None:
+    with pytest.raises(ValueError, match="only a top-level topic can set leads"):
+        TaxonomySpec.model_validate(
+            {
+                "topics": [
+                    {"id": "a", "label": "a", "rules": {"all": {"terms": {"x": 1}}}},
+                    {"id": "a/b", "label": "b", "parent": "a", "leads": False},
+                ]
+            }
+        )
+
+
 def test_without_scoring_lead_nothing_under_a_threshold_is_assigned() -> None:
     assert found(lead_spec(None), "Aktien, Aktien, Aktien und ein Chip") == {}
 

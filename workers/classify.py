@@ -22,10 +22,10 @@ dropped with its subtopics (per language: desks split the news differently). Wit
 ``dominance`` set, the competing top-level topics then compete: one whose subtree's best
 points fall short of that share of the strongest one's is dropped with its subtopics (a
 passing mention). With ``lead`` set and no competing topic left, the topic with the most
-points is assigned if it competes, scores at least ``lead.min_score`` and has ``lead.margin``
-times the points of every other top-level topic (basis ``lead``). Then each assigned topic
-assigns its parent (with its own score if higher, else the child's; a lead's parents are
-leads too).
+points is assigned if it competes and ``leads``, scores at least ``lead.min_score`` and has
+``lead.margin`` times the points of every other top-level topic (basis ``lead``). Then each
+assigned topic assigns its parent (with its own score if higher, else the child's; a lead's
+parents are leads too).
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class _Topic:
     root: int
     competes: bool
     """Whether its top-level topic competes for stories (``scoring.dominance``)."""
+    leads: bool
+    """Whether its top-level topic may be assigned as a clear lead (``scoring.lead``)."""
     yields_to: Mapping[str, frozenset[int]]
     """Per rules key (``all`` always): the top-level topics that take a story from its
     top-level topic."""
@@ -174,7 +176,7 @@ def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
             lang: frozenset(index[other] for other in others)
             for lang, others in top.yields().items()
         }
-        fields = (topic.thresholds(), root, top.competes, yields_to, anchored)
+        fields = (topic.thresholds(), root, top.competes, top.leads, yields_to, anchored)
         topics.append(_Topic(topic.id, topic.label, parent_index, depth, *fields))
     languages: set[str | None] = {t.language for t in terms} - {ALL_LANGUAGES} | {None}
     return TopicClassifier(
@@ -362,8 +364,8 @@ def _leading(
     own: Mapping[int, float],
     tallies: Mapping[int, _Tally],
 ) -> int | None:
-    """The topic with the most points if it competes, scores ``lead.min_score`` and has
-    ``lead.margin`` times the points of every other top-level topic's best; else None."""
+    """The topic with the most points if it competes and leads, scores ``lead.min_score`` and
+    has ``lead.margin`` times the points of every other top-level topic's best; else None."""
     best: dict[int, tuple[float, int]] = {}
     for i in own:
         entry = (tallies[i].points, i)
@@ -374,7 +376,8 @@ def _leading(
     points, leader = ranked[0]
     runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
     clear = points > runner_up and points >= lead.margin * runner_up
-    return leader if clear and topics[leader].competes and own[leader] >= lead.min_score else None
+    eligible = topics[leader].competes and topics[leader].leads
+    return leader if clear and eligible and own[leader] >= lead.min_score else None
 
 
 def _yielded(
