@@ -36,6 +36,11 @@ the out-of-fold precision and F1 of the procedure (what to expect on unseen rows
 
 Only the top-level topic's threshold is swept: a subtopic that fires still assigns its
 parent (``workers/classify.py``), so a subtopic's own threshold is left as written.
+
+With ``scoring.lead`` on, a threshold only decides the stories on which another topic
+competes: the lead takes the rest. The shipped thresholds were chosen before the lead; this
+sweep re-run with it on moved eight of them and scored lower on a validation half of fresh
+rows (BENCHMARKS.md, "A clear lead"), so read its choices as a proposal to validate.
 """
 
 from __future__ import annotations
