@@ -103,7 +103,8 @@ from monitor.config import load_config  # noqa: E402
 from workers.classify import TopicClassifier, classify_article, compile_taxonomy  # noqa: E402
 
 SPLITS = ("heldout", "dev", "all")
-FRESH_SPLITS = ("fresh-heldout", "fresh-dev")
+FRESH_SPLITS = ("fresh-heldout", "fresh-dev", "fresh")
+"""``fresh`` is every fresh row: for a file nobody has scored yet, both halves are unseen."""
 SEED = 0
 
 

@@ -72,8 +72,9 @@ class Sample:
         return f"fresh-{half}" if self.fresh else half
 
     def belongs_to(self, split: str) -> bool:
-        """Whether the row counts in a reported split; "all" is the whole sample."""
-        return self.split == split or (split == "all" and not self.fresh)
+        """Whether the row counts in a reported split; "all" is the whole sample, "fresh"
+        every fresh row."""
+        return self.split == split or split == ("fresh" if self.fresh else "all")
 
     @property
     def gold(self) -> str | None:

@@ -67,6 +67,16 @@ def test_fresh_rows_are_those_not_in_the_sample_halved_by_row_parity(tmp_path: P
     assert all(s.fresh for s in fresh)
 
 
+def test_the_fresh_split_holds_every_fresh_row_and_all_every_sample_row(tmp_path: Path) -> None:
+    split = tmp_path / "test.csv"
+    split.write_text(GNAD, encoding="utf-8")
+    sample = [sample_row("de", 1, "Web", "Neues iPhone; Apple zeigt iOS 10.")]
+    rows = [*sample, *load_fresh("de", split, sample)]
+
+    assert [s.source_row for s in rows if s.belongs_to("fresh")] == [0, 2, 3]
+    assert [s.source_row for s in rows if s.belongs_to("all")] == [1]
+
+
 def test_a_split_that_does_not_line_up_with_the_sample_is_refused(tmp_path: Path) -> None:
     split = tmp_path / "test.csv"
     split.write_text(GNAD, encoding="utf-8")
