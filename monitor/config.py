@@ -191,6 +191,7 @@ class RuleSpec(_Strict):
     channels: tuple[str, ...] = Field(min_length=1)
     min_topic_score: float = Field(0.0, ge=0, le=1)
     topics: tuple[str, ...] = ()
+    topic_leads: bool = True
     mode: AlertMode = AlertMode.INSTANT
     digest: DigestSpec = DigestSpec()
     max_per_hour: int | None = Field(None, ge=1)
@@ -286,6 +287,7 @@ def load_config(directory: Path | None = None) -> Config:
             channels=spec.channels,
             min_topic_score=spec.min_topic_score,
             topics=spec.topics,
+            topic_leads=spec.topic_leads,
             mode=spec.mode,
             digest=spec.digest.schedule(),
             max_per_hour=spec.max_per_hour,

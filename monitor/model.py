@@ -210,6 +210,9 @@ class AlertRule:
     min_topic_score: float = 0.0
     topics: tuple[str, ...] = ()
     """When set, the story must also carry one of these topic ids (at min_topic_score)."""
+    topic_leads: bool = True
+    """Whether a topic the story got as a clear lead (``basis`` lead) counts for ``topics``
+    and ``min_topic_score``; False: only topics whose score reached their threshold."""
     mode: AlertMode = AlertMode.INSTANT
     digest: DigestSchedule = DigestSchedule()
     """The digest this rule's hits go into: all of them (mode digest), or those over the

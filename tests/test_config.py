@@ -86,6 +86,15 @@ def test_rule_with_unknown_channel_is_refused(config_dir: Path) -> None:
     assert issue.startswith(f"{path}:4: rules[0].channels[0]: unknown channel 'pager'")
 
 
+def test_rule_can_leave_out_topics_assigned_as_a_lead(config_dir: Path) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        "rules:\n  - id: r1\n    query: Putin\n    channels: [demo-mailbox]\n"
+        "    topics: [economy]\n    topic_leads: false\n"
+    )
+    (rule,) = load_config(config_dir).rules
+    assert (rule.topics, rule.topic_leads) == (("economy",), False)
+
+
 def test_rule_with_bad_query_is_refused_at_load_time_with_its_column(config_dir: Path) -> None:
     path = config_dir / "alerts.yaml"
     path.write_text(

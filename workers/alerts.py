@@ -76,7 +76,7 @@ def record_alerts(rt: Runtime, story: Story) -> None:
     )
     for rule in rt.config.rules:
         spans = match_query(rt.queries[rule.id], target)
-        if spans is None or not _topics_allow(rule.topics, rule.min_topic_score, story):
+        if spans is None or not rule_topics_allow(rule, story):
             continue
         hit = AlertHit(rule_id=rule.id, story_id=story.id, cluster_id=story.cluster_id, spans=spans)
         # Without `updates`, every version of a cluster is one alert (version 1's row).
@@ -119,11 +119,16 @@ def enqueue_notify(rt: Runtime, delivery_id: int, job_id: str) -> None:
     enqueue_delivery_job(rt.connection, NOTIFY_JOB, (delivery_id,), job_id=job_id)
 
 
-def _topics_allow(wanted: tuple[str, ...], min_score: float, story: Story) -> bool:
+def rule_topics_allow(rule: AlertRule, story: Story) -> bool:
+    """Whether the story carries a topic the rule asks for (any, when it names none) at its
+    ``min_topic_score``; leads count unless the rule says ``topic_leads: false``."""
+    wanted, min_score = rule.topics, rule.min_topic_score
     if not wanted and min_score <= 0:
         return True
     return any(
-        t.score >= min_score and (not wanted or t.id in wanted or t.id.rsplit("/", 1)[-1] in wanted)
+        t.score >= min_score
+        and (rule.topic_leads or t.basis != "lead")
+        and (not wanted or t.id in wanted or t.id.rsplit("/", 1)[-1] in wanted)
         for t in story.topics
     )
 
