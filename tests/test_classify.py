@@ -188,6 +188,36 @@ def test_language_tag_with_region_selects_the_language(classifier: TopicClassifi
     assert "sport/football" in ids(classify_article(classifier, title, text, "de-AT"))
 
 
+# --- education and science ----------------------------------------------------------------
+
+SCHOOL_TEST = (
+    "Jeder vierte Volksschüler kann nicht sinnerfassend lesen",
+    "Die Bildungsministerin will nach der neuen Studie den Deutschunterricht an den "
+    "Volksschulen ausbauen. Die Forscher des Instituts hatten 5000 Schülerinnen und Schüler "
+    "der vierten Klassen getestet; Lehrerinnen und Lehrer sollen mehr Stunden bekommen.",
+)
+GENOME = (
+    "Forscher entschlüsseln Erbgut des Grottenolms",
+    "Ein Forschungsteam der Universität Wien hat das Genom des Grottenolms sequenziert. Die "
+    "Studie erschien im Fachjournal Nature; die Biologen hoffen auf neue Erkenntnisse zur "
+    "Evolution.",
+)
+
+
+def test_a_school_study_is_education_not_science(classifier: TopicClassifier) -> None:
+    assert ids(classify_article(classifier, *SCHOOL_TEST, "de")) == {"education"}
+
+
+def test_research_at_a_university_is_science_not_education(classifier: TopicClassifier) -> None:
+    assert ids(classify_article(classifier, *GENOME, "de")) == {"science"}
+
+
+def test_a_teachers_strike_is_education(classifier: TopicClassifier) -> None:
+    text = "Teachers in 300 schools walked out on Monday over cuts to the school budget."
+    found = classify_article(classifier, "Teachers strike over school funding", text, "en")
+    assert "education" in ids(found)
+
+
 # --- matching ---------------------------------------------------------------------------
 
 
