@@ -175,8 +175,8 @@ def run_worker(
 
     import workers.alerts
     import workers.jobs  # noqa: F401  (imported here once, not in every forked job)
+    from workers.client import tls_context
     from workers.extract import detect_language
-    from workers.fetch import tls_context
     from workers.runtime import configure
 
     runtime = configure(config, data_dir, redis_url)

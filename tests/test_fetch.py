@@ -24,16 +24,14 @@ import pytest
 from monitor.config import FetchSettings, load_config
 from monitor.errors import FetchError
 from tests.support import ROOT, LoopbackServer, Reply, free_port
+from workers.client import Resolver, make_client, resolve
 from workers.fetch import (
     HTML_TYPES,
     FetchResult,
-    Resolver,
     _connect_error,
     fetch,
     fetch_page,
-    make_client,
     parse_retry_after,
-    resolve,
 )
 
 SETTINGS = FetchSettings(connect_timeout=2, read_timeout=1, total_timeout=3)

@@ -7,42 +7,31 @@ httpx errors are translated here into ``FetchError`` with a stable reason — "d
 "connect", "tls", "timeout", "http_status", "too_large", "redirects", "blocked",
 "content_type", "decoding", "transport" — and never escape as httpx types.
 
-The SSRF guard sits where connections are made. A guarded client's network backend
-resolves the host itself, checks every address it got (``workers.guard``), and connects
-to an address it checked: no DNS-rebinding gap between check and connect, and TLS still
-verifies the certificate against the host name. Redirects are followed here, one request
-per hop, so every hop is resolved and checked before anything is sent to it.
+The SSRF guard sits where connections are made (``workers.client``: a guarded client
+resolves, checks and connects to a checked address). Redirects are followed here, one
+request per hop, so every hop is resolved and checked before anything is sent to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import functools
-import os
-import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from ipaddress import ip_address
-from typing import Any
 
-import httpcore
 import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
-from workers.decode import ACCEPT_ENCODING, ContentDecoder, DecodeError
-from workers.guard import AllowList, refusal
+from workers.client import AddressBlocked, Resolver, Unresolvable, make_client, resolve
+from workers.decode import ContentDecoder, DecodeError
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 """What a page may be (``fetch(content_types=HTML_TYPES)``)."""
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title", b"<meta", b"<!--")
-
-Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
-"""(host, port) → the addresses to connect to; raises ``OSError`` when there are none."""
 
 
 @dataclass(frozen=True)
@@ -85,136 +74,6 @@ def is_transient(error: FetchError) -> bool:
         return True
     return error.reason == "http_status" and (
         (error.status or 0) >= 500 or error.status in (408, 429)
-    )
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    """The system resolver's addresses for ``host``, in its order of preference."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-class AddressBlocked(Exception):
-    """The guard refused every connection to a host (the message names class and address)."""
-
-
-class Unresolvable(Exception):
-    """The host name has no address."""
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend with the SSRF guard: resolve the host, check every address,
-    connect to a checked one."""
-
-    def __init__(
-        self,
-        allow: AllowList,
-        resolver: Resolver = resolve,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._allow = allow
-        self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._addresses(host, port, timeout)
-        for address in addresses:  # one blocked address refuses the host: no retry elsewhere
-            if (why := refusal(address, port, self._allow, host=host)) is not None:
-                raise AddressBlocked(why)
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def _addresses(self, host: str, port: int, timeout: float | None) -> Sequence[str]:
-        try:
-            return [str(ip_address(host))]
-        except ValueError:
-            pass
-        try:
-            async with asyncio.timeout(timeout):
-                found = await self._resolver(host, port)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"DNS lookup for {host} timed out") from exc
-        except OSError as exc:
-            raise Unresolvable(f"DNS lookup failed for {host}: {exc}") from exc
-        if not found:
-            raise Unresolvable(f"DNS lookup failed for {host}: no address")
-        return found
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: building one (loading the CA bundle) costs
-    tens of milliseconds, and a worker builds it before it forks for each job."""
-    # Keyed on the variables that choose the CA bundle (httpx honours them).
-    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
-@functools.cache
-def _tls_context(_cert_file: str | None, _cert_dir: str | None) -> ssl.SSLContext:
-    return httpx.create_ssl_context()
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, its connection pool built on the guarded network backend."""
-
-    def __init__(self, backend: GuardedBackend, limits: httpx.Limits) -> None:
-        super().__init__(verify=tls_context(), limits=limits)
-        # httpx takes no network backend, so the pool it built is replaced by one that has it.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=tls_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
-def make_client(
-    settings: FetchSettings,
-    transport: httpx.AsyncBaseTransport | None = None,
-    connections: int = 100,
-    *,
-    guarded: bool = False,
-    resolver: Resolver = resolve,
-) -> httpx.AsyncClient:
-    """A client with wirewatch's timeouts, redirect limit and User-Agent.
-
-    ``guarded``: every connection passes the SSRF guard with ``settings.allow`` (``resolver``
-    names the hosts; tests inject one). A ``transport`` given is used as it is, so it cannot
-    be combined with ``guarded``.
-    """
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    if guarded:
-        if transport is not None:
-            raise ValueError("a guarded client connects through its own transport")
-        backend = GuardedBackend(AllowList.parse(settings.allow), resolver)
-        transport = GuardedTransport(backend, limits)
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
-        ),
-        follow_redirects=False,  # fetch follows them, one checked hop at a time
-        max_redirects=settings.max_redirects,
-        headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-        limits=limits,
-        transport=transport,
     )
 
 

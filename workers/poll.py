@@ -24,8 +24,9 @@ from monitor.errors import FetchError, ParseError
 from monitor.model import Feed, FeedItem, FeedState
 from monitor.polling import PollOutcome
 from monitor.queues import KEY_PREFIX
+from workers.client import make_client
 from workers.feeds import parse_feed
-from workers.fetch import FetchResult, fetch, make_client
+from workers.fetch import FetchResult, fetch
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
