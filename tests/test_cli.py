@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from monitor import store
 from monitor.cli import app
-from tests.support import ROOT
+from monitor.model import TopicMatch
+from tests.support import ROOT, seed_wire_story
 
 runner = CliRunner()
 COMMANDS = [
@@ -47,6 +50,22 @@ def test_check_config_exits_2_and_names_file_line_and_field(tmp_path: Path) -> N
     result = runner.invoke(app, ["--config", str(config), "check-config"])
     assert result.exit_code == 2
     assert f"{config / 'alerts.yaml'}:3: rules[0].query:" in result.output.replace("\n", "")
+
+
+def test_stories_marks_a_topic_assigned_as_a_clear_lead(tmp_path: Path) -> None:
+    story, _ = seed_wire_story()
+    topics = (
+        TopicMatch("world/ukraine-war", "Ukraine war", 0.95),
+        TopicMatch("economy", "Economy", 0.38, (), "lead"),
+    )
+    engine = store.open_store(store.database_url("", tmp_path))
+    store.save_story(engine, replace(story, topics=topics))
+    result = runner.invoke(
+        app, ["--config", str(ROOT / "config"), "--data-dir", str(tmp_path), "stories"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Economy (lead)" in result.output.replace("\n", " ")
+    assert "Ukraine war (lead)" not in result.output
 
 
 def test_stories_and_alerts_print_empty_json_arrays_on_a_new_data_dir(tmp_path: Path) -> None:
