@@ -274,7 +274,7 @@ def stories(
             s.article.published.strftime("%Y-%m-%d %H:%M") if s.article.published else "",
             s.article.language or "",
             s.article.title,
-            ", ".join(t.label + (" (lead)" if t.basis == "lead" else "") for t in s.topics),
+            ", ".join(t.shown for t in s.topics),
             str(len(cluster.outlets)) if cluster else "1",
         )
     out.print(table)

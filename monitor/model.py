@@ -132,6 +132,11 @@ class TopicMatch:
     """``threshold``: its score reached the topic's threshold; ``lead``: no competing topic
     did, and this one led every other topic clearly (``scoring.lead`` in topics.yaml)."""
 
+    @property
+    def shown(self) -> str:
+        """The label as people see it: a lead says so."""
+        return f"{self.label} (lead)" if self.basis == "lead" else self.label
+
 
 @dataclass(frozen=True)
 class Outlet:

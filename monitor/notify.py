@@ -75,7 +75,7 @@ def _story_lines(
 ) -> _StoryLines:
     article = story.article
     outlets = sorted({o.name for o in cluster.outlets}) or [article.outlet]
-    topics = ", ".join(t.label for t in story.topics) or "none"
+    topics = ", ".join(t.shown for t in story.topics) or "none"
     published = article.published.strftime("%Y-%m-%d %H:%M UTC") if article.published else "unknown"
     matched = ", ".join(sorted({s.text for s in spans})) or "-"
     snippet_text, snippet_html = _snippet(article.text, [s for s in spans if s.field == "text"])

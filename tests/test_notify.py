@@ -5,12 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from dataclasses import replace
 
 import pytest
 
 from monitor.demo.mailbox import Mailbox
 from monitor.errors import DeliveryError
-from monitor.model import AlertRule, MatchSpan, Story, StoryCluster
+from monitor.model import AlertRule, MatchSpan, Story, StoryCluster, TopicMatch
 from monitor.notify import channel_url_problem, deliver, render_alert
 from tests.support import WIRE_TITLE, LoopbackServer, Reply, free_port, seed_wire_story
 
@@ -32,6 +33,13 @@ def test_rendered_alert_names_title_outlets_topics_time_and_link() -> None:
     assert "Topics: Ukraine war" in message.text
     assert "Published: 2025-08-15 20:07 UTC" in message.text
     assert f"Read: {story.article.canonical_url}" in message.text
+
+
+def test_rendered_alert_says_which_topic_is_only_a_clear_lead() -> None:
+    story, cluster, spans = wire_story()
+    lead = TopicMatch("economy", "Economy", 0.38, (), "lead")
+    message = render_alert(RULE, replace(story, topics=(*story.topics, lead)), cluster, spans)
+    assert "Topics: Ukraine war, Economy (lead)" in message.text
 
 
 def test_rendered_snippet_highlights_the_match() -> None:
