@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from datasketch import MinHash, MinHashLSH
 from redis.exceptions import LockError
+from redis.lock import Lock
 
 from monitor.config import ClusterSettings
 from monitor.queues import KEY_PREFIX
@@ -267,11 +268,17 @@ class ClusterIndex:
     def _join(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
         """A copy of the cluster's current version, or (an update) its next version: under
         the cluster's lock, since copies that share no bucket can join it at once."""
-        lock = self.connection.lock(
-            _CLUSTER_LOCK + cluster_id, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
-        )
-        with lock:
+        with self._cluster_lock(cluster_id):
             return self._join_locked(cluster_id, print_, stamp)
+
+    def _cluster_lock(self, cluster_id: str) -> Lock:
+        """The lock under which a cluster's head changes (a copy joins, or pruning drops it)."""
+        return Lock(
+            self.connection,
+            _CLUSTER_LOCK + cluster_id,
+            timeout=LOCK_SECONDS,
+            blocking_timeout=LOCK_SECONDS,
+        )
 
     def _join_locked(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
         version, reference = cast(
@@ -355,10 +362,7 @@ class ClusterIndex:
                 pipe.execute()
         for cluster_id in heads:
             # under the cluster's lock, and only if no copy joined it meanwhile
-            lock = self.connection.lock(
-                _CLUSTER_LOCK + cluster_id, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
-            )
-            with lock:
+            with self._cluster_lock(cluster_id):
                 last = self.connection.zscore(_HEADS_BY_TIME, cluster_id)
                 if last is not None and float(cast(float, last)) >= cutoff:
                     continue
