@@ -96,7 +96,7 @@ from bench.classify_labels import (  # noqa: E402
     mapped_topics,
 )
 from bench.classify_report import COST_BAR, PRECISION_BAR, render  # noqa: E402
-from bench.extract import default_corpus  # noqa: E402
+from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.intervals import paired_bootstrap, wilson_interval  # noqa: E402
 from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import load_config  # noqa: E402

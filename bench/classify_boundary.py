@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
 from bench.classify import fresh_file, rules_predict, score  # noqa: E402
 from bench.classify_labels import Sample, load_fresh, load_samples, mapped_topics  # noqa: E402
 from bench.classify_report import PRECISION_BAR  # noqa: E402
-from bench.extract import default_corpus  # noqa: E402
+from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import BenchError  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.taxonomy import TaxonomySpec, TopicSpec  # noqa: E402

@@ -69,7 +69,7 @@ from bench.classify_labels import (  # noqa: E402
     load_samples,
     mapped_topics,
 )
-from bench.extract import default_corpus  # noqa: E402
+from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import BenchError  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.taxonomy import TaxonomySpec  # noqa: E402

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.classify_labels import Sample
-from bench.extract import clear_memo_caches, load_pages, wirewatch_article
+from bench.corpus_pages import load_pages
+from bench.extract import clear_memo_caches, wirewatch_article
 from workers.classify import TopicClassifier, classify_article
 
 

@@ -42,7 +42,7 @@ from bench.cluster_copies import (  # noqa: E402
     fresh_text,
     paragraphs,
 )
-from bench.extract import default_corpus  # noqa: E402
+from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import ClusterSettings  # noqa: E402
 from monitor.queues import connect_redis  # noqa: E402

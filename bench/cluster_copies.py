@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.extract import load_pages, wirewatch_article
+from bench.corpus_pages import load_pages
+from bench.extract import wirewatch_article
 
 # Texts shorter than this (in words) go in as distinct texts only: too short to rewrite.
 MIN_WORDS_TO_COPY = 80

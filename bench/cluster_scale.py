@@ -35,7 +35,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.cluster_copies import Item, build_items, distinct_texts  # noqa: E402
-from bench.extract import default_corpus  # noqa: E402
+from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import ClusterSettings  # noqa: E402
 from monitor.queues import connect_redis  # noqa: E402

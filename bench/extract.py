@@ -26,6 +26,9 @@ not gold texts, so both extractors are scored the same way against them:
   Counts are summed over the pages of a group before dividing (micro-average).
   wirewatch is scored on ``Article.text``, the body users read and rules match.
 
+The pages and this scoring live in ``bench/corpus_pages.py``, the console report in
+``bench/extract_report.py``.
+
 Metadata (``bench/extract_metadata.py``). wirewatch's title, date, author and language,
 and for reference trafilatura's own metadata (``bare_extraction(with_metadata=True)``,
 which has no language), against the annotations of ``metadata.json``: per field the pages
@@ -63,13 +66,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import statistics
 import sys
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,153 +84,27 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
 import trafilatura  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import Progress  # noqa: E402
-from rich.table import Table  # noqa: E402
 from trafilatura.settings import Document  # noqa: E402
 
-from bench.extract_metadata import (  # noqa: E402
-    CHECKS,
-    Fields,
-    accuracy,
-    annotated,
-    article_fields,
-    metadata_table,
-    trafilatura_fields,
+from bench.corpus_pages import ALL, GROUPS, Page, default_corpus, load_pages, quality  # noqa: E402
+from bench.extract_metadata import CHECKS, Fields, accuracy, article_fields, trafilatura_fields  # noqa: E402
+from bench.extract_report import (  # noqa: E402
+    BODY_ONLY,
+    F1_TOLERANCE,
+    LANGUAGE,
+    METADATA,
+    SPEED_BAR,
+    TRAFILATURA,
+    TRAFILATURA_METADATA,
+    WIREWATCH,
+    render,
 )
-from bench.outcome import BenchError, run_and_report  # noqa: E402
+from bench.outcome import run_and_report  # noqa: E402
 from monitor.errors import ExtractError  # noqa: E402
 from monitor.model import Article, FeedItem  # noqa: E402
 from workers.extract import detect_language, extract_article, parse_page  # noqa: E402
 
-GROUPS = ("de", "en", "other")
-ALL = "all"
-TRAFILATURA = "trafilatura"
-WIREWATCH = "wirewatch"
-TRAFILATURA_METADATA = "trafilatura+metadata"
-BODY_ONLY = "body only"
-LANGUAGE = "language"
-METADATA = "metadata"
-F1_TOLERANCE = 0.01
-SPEED_BAR = 0.90
 MEMO_PACKAGES = ("trafilatura", "htmldate", "courlan", "justext")
-
-
-@dataclass(frozen=True)
-class Page:
-    name: str
-    html: bytes
-    url: str
-    lang: str
-    """de, en or other (metadata.json's language group)."""
-    with_: tuple[str, ...]
-    without: tuple[str, ...]
-    annotation: Fields
-    """Title, date, author and language as metadata.json annotates them."""
-
-
-def default_corpus() -> Path:
-    shared = os.environ.get("WIREWATCH_SHARED")
-    return (Path(shared) if shared else ROOT.parent / "shared") / "corpus"
-
-
-def load_pages(corpus: Path) -> list[Page]:
-    folder = corpus / "pages"
-    try:
-        metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        expectations = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise BenchError(f"corpus not found: {exc.filename} (set WIREWATCH_SHARED)") from exc
-    pages = []
-    for name in sorted(metadata):
-        meta, expected = metadata[name], expectations.get(name)
-        if expected is None:
-            raise BenchError(f"{name}: no entry in expectations.json")
-        pages.append(
-            Page(
-                name=name,
-                html=(folder / name).read_bytes(),
-                url=meta["source_key"],
-                lang=meta["lang"] if meta["lang"] in GROUPS else "other",
-                with_=tuple(expected["with"]),
-                without=tuple(expected["without"]),
-                annotation=annotated(meta),
-            )
-        )
-    return pages
-
-
-# --- quality -------------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-@dataclass
-class Counts:
-    """Snippet and token counts of true/false positives and negatives."""
-
-    tp: int = 0
-    fn: int = 0
-    fp: int = 0
-    tn: int = 0
-    token_tp: int = 0
-    token_fn: int = 0
-    token_fp: int = 0
-    pages: int = 0
-
-    def add(self, other: Counts) -> None:
-        for name in vars(self):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def report(self) -> dict[str, Any]:
-        return {
-            "token": _prf(self.token_tp, self.token_fn, self.token_fp),
-            "snippet": _prf(self.tp, self.fn, self.fp),
-            "boilerplate_absent": round(self.tn / (self.tn + self.fp), 4)
-            if self.tn + self.fp
-            else 1.0,
-            "pages": self.pages,
-        }
-
-
-def _prf(tp: int, fn: int, fp: int) -> dict[str, float]:
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
-def score(output: str | None, page: Page) -> Counts:
-    text = normalise(output or "")
-    counts = Counts(pages=1)
-    for snippet in page.with_:
-        tokens = len(snippet.split())
-        if text and normalise(snippet) in text:
-            counts.tp += 1
-            counts.token_tp += tokens
-        else:
-            counts.fn += 1
-            counts.token_fn += tokens
-    for snippet in page.without:
-        if text and normalise(snippet) and normalise(snippet) in text:
-            counts.fp += 1
-            counts.token_fp += len(snippet.split())
-        else:
-            counts.tn += 1
-    return counts
-
-
-def quality(outputs: dict[str, dict[str, str | None]], pages: list[Page]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for group in (*GROUPS, ALL):
-        result[group] = {}
-        for extractor, texts in outputs.items():
-            total = Counts()
-            for page in pages:
-                if group in (ALL, page.lang):
-                    total.add(score(texts[page.name], page))
-            result[group][extractor] = total.report()
-    return result
 
 
 # --- extractors ----------------------------------------------------------------------------
@@ -460,96 +335,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "evaluation); micro-averaged over pages"
     )
     return result
-
-
-def quality_table(result: dict[str, Any]) -> Table:
-    table = Table(title=f"Extraction quality on {result['pages']} corpus pages (expectations.json)")
-    for column in ("group", "pages", "extractor", "token P", "token R", "token F1"):
-        table.add_column(column, justify="left" if column in ("group", "extractor") else "right")
-    for column in ("snippet P", "snippet R", "snippet F1", "boilerplate absent"):
-        table.add_column(column, justify="right")
-    for group, by_extractor in result["quality"].items():
-        for extractor in (TRAFILATURA, WIREWATCH):
-            q = by_extractor[extractor]
-            table.add_row(
-                group if extractor == TRAFILATURA else "",
-                str(q["pages"]) if extractor == TRAFILATURA else "",
-                extractor,
-                *(f"{q['token'][k]:.4f}" for k in ("precision", "recall", "f1")),
-                *(f"{q['snippet'][k]:.4f}" for k in ("precision", "recall", "f1")),
-                f"{q['boilerplate_absent']:.4f}",
-                end_section=extractor == WIREWATCH,
-            )
-    return table
-
-
-def speed_table(result: dict[str, Any]) -> Table:
-    table = Table(
-        title=f"Speed: pages/s, median of {result['passes']} interleaved passes "
-        "(wall clock; CPU in brackets)"
-    )
-    for column in ("group", "pages", "trafilatura", "wirewatch", "ratio", "CPU ratio"):
-        table.add_column(column, justify="left" if column == "group" else "right")
-    for group, s in result["speed"].items():
-        table.add_row(
-            group,
-            str(s["pages"]),
-            *(
-                f"{s[e]['pages_per_second']:.1f} ({s[e]['cpu_pages_per_second']:.1f})"
-                for e in (TRAFILATURA, WIREWATCH)
-            ),
-            f"{s['ratio']:.3f}",
-            f"{s['cpu_ratio']:.3f}",
-        )
-    return table
-
-
-def breakdown_table(result: dict[str, Any]) -> Table:
-    base = result["breakdown"][TRAFILATURA]
-    labels = {
-        TRAFILATURA: "trafilatura.extract (defaults)",
-        TRAFILATURA_METADATA: "trafilatura.extract(with_metadata=True)",
-        WIREWATCH: "wirewatch extract_article, of which:",
-        BODY_ONLY: "  body: parse_page + bare_extraction(include_comments=False)",
-        METADATA: "  metadata: title, author, date, site name",
-        LANGUAGE: "  language: detect_language",
-    }
-    table = Table(title="Where the time goes (median ms per page)")
-    for column in ("step", "ms/page", "CPU ms/page", "of trafilatura.extract"):
-        table.add_column(column, justify="left" if column == "step" else "right")
-    for step, label in labels.items():
-        b = result["breakdown"][step]
-        table.add_row(
-            label,
-            f"{b['ms_per_page']:.2f}",
-            f"{b['cpu_ms_per_page']:.2f}",
-            f"{b['cpu_ms_per_page'] / base['cpu_ms_per_page']:.0%}",
-        )
-    return table
-
-
-def render(result: dict[str, Any], console: Console) -> None:
-    console.print(quality_table(result))
-    console.print(metadata_table(result["metadata"], (WIREWATCH, TRAFILATURA_METADATA)))
-    console.print(speed_table(result))
-    if "breakdown" in result:
-        console.print(breakdown_table(result))
-    verdict = result["bars"]
-    console.print(
-        f"token F1 difference (wirewatch - trafilatura): {verdict['token_f1_difference']:+.4f} "
-        f"({'meets' if verdict['f1_within_0.01'] else 'misses'} the bar: within 0.01); "
-        f"speed ratio {verdict['speed_ratio']:.3f} "
-        f"({'meets' if verdict['speed_within_10_percent'] else 'misses'} the bar: at least "
-        f"{SPEED_BAR:.2f})",
-        highlight=False,
-    )
-    env = result["environment"]
-    console.print(
-        f"Python {env['python']}, trafilatura {env['trafilatura']}, {env['cpus']} CPUs, "
-        f"load average {env['load_average_before'][0]} before, "
-        f"{env['load_average_after'][0]} after",
-        highlight=False,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
