@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
@@ -27,17 +25,18 @@ from sqlalchemy.engine import Engine
 from monitor import feed_registry
 from monitor.config import Config
 from monitor.errors import ParseError
-from monitor.feed_registry import FeedSource, RegisteredFeed
+from monitor.feed_health_view import health_table, interval_text, short_time
+from monitor.feed_registry import FeedSource
 from monitor.feed_state import load_feed_states
-from monitor.model import Feed, FeedState, FeedStatus
+from monitor.model import Feed, FeedStatus
 from monitor.opml import (
     FEED_ID_PATTERN,
-    OpmlFeed,
     feed_id_for,
     feed_url_problem,
     parse_opml_document,
     render_opml,
 )
+from monitor.opml_import import plan_import
 from monitor.queues import connect_redis
 from monitor.records import feed_health_record, feed_item_record, feed_record
 
@@ -56,13 +55,6 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 _PROGRESS_FROM = 2 * feed_registry.BATCH_SIZE
 """Imports of at least this many feeds show a progress bar."""
-_HEALTH_COLUMNS = ("status", "last success", "last error", "failures", "items/day", "next poll")
-_STATUS_STYLE = {
-    FeedStatus.OK: "green",
-    FeedStatus.FAILING: "yellow",
-    FeedStatus.DEAD: "bold red",
-    FeedStatus.NEW: "dim",
-}
 
 
 def _open_registry(ctx: typer.Context) -> tuple[Context, Config, Engine]:
@@ -123,7 +115,7 @@ def add(
     feed_registry.upsert_feeds(engine, [feed], FeedSource.CLI, datetime.now(UTC))
     out.print(
         f"[green]added[/] {feed.id}: {escape(feed.outlet)} <{escape(feed.url)}>, "
-        f"interval {_interval(feed.interval_seconds)}"
+        f"interval {interval_text(feed.interval_seconds)}"
         + (f", tags {escape(', '.join(feed.tags))}" if feed.tags else "")
     )
 
@@ -157,7 +149,7 @@ def list_(
             f.id,
             Text(f.outlet),
             Text(f.url),
-            _interval(f.interval_seconds),
+            interval_text(f.interval_seconds),
             Text(", ".join(f.tags)),
             r.source.value,
         )
@@ -216,7 +208,7 @@ def import_(
         err.print(f"[red]cannot import {escape(str(file))}[/]: {escape(str(exc))}")
         raise typer.Exit(2) from exc
     _, _, engine = _open_registry(ctx)
-    plan = _plan_import(document.feeds, tags or (), feed_registry.list_registered(engine))
+    plan = plan_import(document.feeds, tags or (), feed_registry.list_registered(engine))
     new = _upsert_with_progress(engine, plan.feeds)
     out.print(
         f"imported {escape(file.name)}: [green]{new} new[/], {len(plan.feeds) - new} updated, "
@@ -229,48 +221,6 @@ def import_(
         err.print(f"  [yellow]skipped[/]: {escape(problem)}")
     if len(plan.invalid) > 10:
         err.print(f"  … and {len(plan.invalid) - 10} more")
-
-
-@dataclass(frozen=True)
-class _ImportPlan:
-    feeds: list[Feed]
-    """To upsert, one per id."""
-    invalid: list[str]
-    """Why each entry with an unusable URL was skipped."""
-    kept: list[str]
-    """Ids of config feeds the file also lists: feeds.yaml stays in charge of them."""
-    duplicates: int
-    """Entries whose feed an earlier entry of the file already is."""
-
-
-def _plan_import(
-    entries: Sequence[OpmlFeed], tags: Sequence[str], registered: Sequence[RegisteredFeed]
-) -> _ImportPlan:
-    """What to write. A feed already registered (same URL, else same id) keeps its id and
-    interval and gains the file's tags; config feeds are left alone."""
-    by_url = {r.feed.url: r.feed for r in reversed(registered)}  # the first id wins
-    by_id = {r.feed.id: r.feed for r in registered}
-    config_ids = {r.feed.id for r in registered if r.source is FeedSource.CONFIG}
-    invalid: list[str] = []
-    kept: set[str] = set()
-    planned: dict[str, Feed] = {}
-    duplicates = 0
-    for entry in entries:
-        if problem := feed_url_problem(entry.url):
-            invalid.append(problem)
-            continue
-        feed = entry.to_feed(tags)
-        known = by_url.get(feed.url) or by_id.get(feed.id)
-        if known is not None:
-            merged = tuple(dict.fromkeys((*known.tags, *feed.tags)))
-            feed = replace(feed, id=known.id, interval_seconds=known.interval_seconds, tags=merged)
-        if feed.id in config_ids:
-            kept.add(feed.id)
-        elif feed.id in planned:
-            duplicates += 1
-        else:
-            planned[feed.id] = feed
-    return _ImportPlan(list(planned.values()), invalid, sorted(kept), duplicates)
 
 
 def _upsert_with_progress(engine: Engine, feeds: Sequence[Feed]) -> int:
@@ -345,7 +295,7 @@ def check(
     else:
         table = Table("published", "title", "url", title=f"{len(poll.items)} items")
         for item in poll.items:
-            table.add_row(_when(item.published), item.title, item.canonical_url)
+            table.add_row(short_time(item.published), item.title, item.canonical_url)
         out.print(table)
         if outcome.problem:
             err.print(f"[yellow]note:[/] {escape(outcome.problem)}")
@@ -387,48 +337,4 @@ def health(
         records = [feed_health_record(f, s) for f, s in states]
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    widest_id = max((len(feed.id) for feed, _ in states), default=2)
-    for column in ("id", *_HEALTH_COLUMNS, "interval"):
-        folds = column in ("id", "last error")  # the rest stay on one line each
-        # The id and the error are what the table is for: never squeeze them to nothing.
-        minimum = min(widest_id, 24) if column == "id" else 16 if folds else None
-        table.add_column(
-            column, overflow="fold" if folds else "ellipsis", no_wrap=not folds, min_width=minimum
-        )
-    for feed, state in states:
-        style = _STATUS_STYLE[state.status]
-        table.add_row(
-            feed.id,
-            f"[{style}]{state.status.value}[/]",
-            _when(state.last_success),
-            Text(_error_text(state)),
-            str(state.consecutive_failures),
-            f"{state.items_per_day:.1f}",
-            _when(state.next_poll),
-            _interval(state.interval_seconds) if state.interval_seconds else "",
-        )
-    out.print(table)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return _utc(value).isoformat() if value is not None else None
-
-
-def _when(value: datetime | None) -> str:
-    return _utc(value).strftime("%m-%d %H:%M") if value is not None else ""
-
-
-def _interval(seconds: int | None) -> str:
-    return f"{seconds}s" if seconds else "adaptive"
-
-
-def _error_text(state: FeedState) -> str:
-    if not state.last_error:
-        return ""
-    reason = f"{state.last_error_reason}: " if state.last_error_reason else ""
-    return f"{reason}{state.last_error}"
+    out.print(health_table(states))
