@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.model import Article, Outlet, Story, StoryCluster, TopicMatch
+from monitor.taxonomy import TaxonomySpec
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -259,4 +261,11 @@ def start_postgres(bindir: Path) -> ThrowawayPostgres:
     )
     return ThrowawayPostgres(
         f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data, run_as, bindir
+    )
+
+
+def small_spec(**topics: dict[str, Any]) -> TaxonomySpec:
+    """A taxonomy written inline: topic id → the rest of its fields."""
+    return TaxonomySpec.model_validate(
+        {"topics": [{"id": tid, "label": tid, **fields} for tid, fields in topics.items()]}
     )

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from monitor.config import load_config
 from monitor.model import TopicMatch
 from monitor.taxonomy import TaxonomySpec
-from tests.support import CORPUS, ROOT, SEED
+from tests.support import CORPUS, ROOT, SEED, small_spec
 from workers.classify import (
     TopicClassifier,
     classify_article,
@@ -64,13 +62,6 @@ def seed_teaser(headline: str) -> tuple[str, str]:
     lines = seed_lines()
     i = next(i for i, line in enumerate(lines) if line.startswith(headline))
     return lines[i], lines[i + 1]
-
-
-def small_spec(**topics: dict[str, Any]) -> TaxonomySpec:
-    """A taxonomy written inline: topic id → the rest of its fields."""
-    return TaxonomySpec.model_validate(
-        {"topics": [{"id": tid, "label": tid, **fields} for tid, fields in topics.items()]}
-    )
 
 
 # --- the seed story and its teasers --------------------------------------------------------
@@ -406,88 +397,6 @@ def test_scores_stay_within_zero_and_one_for_dense_rule_words(
         assert 0.0 <= match.score <= 1.0
 
 
-# --- the taxonomy schema ------------------------------------------------------------------
-
-
-def test_unknown_parent_is_rejected_naming_the_topic() -> None:
-    with pytest.raises(ValidationError, match="'sport/tennis': parent 'sports' is not a defined"):
-        small_spec(**{"sport/tennis": {"parent": "sports", "rules": {"all": {"terms": {"x": 1}}}}})
-
-
-def test_duplicate_topic_id_is_rejected_naming_the_topic() -> None:
-    topic_spec = {"id": "weather", "label": "Weather", "rules": {"all": {"terms": {"Regen": 1}}}}
-    with pytest.raises(ValidationError, match="topic 'weather' is defined twice"):
-        TaxonomySpec.model_validate({"topics": [topic_spec, topic_spec]})
-
-
-def test_parent_loop_is_rejected() -> None:
-    rules = {"all": {"terms": {"x": 1}}}
-    with pytest.raises(ValidationError, match="loop"):
-        small_spec(a={"parent": "b", "rules": rules}, b={"parent": "a", "rules": rules})
-
-
-@pytest.mark.parametrize(
-    ("term", "message"),
-    [
-        ("Sel*sky", "only stand at the start or end"),
-        ("Ab*", "too short a stem"),
-        ("Kiew||Kyiv", "empty alternative"),
-        ("(Kiew)", "letters and digits"),
-    ],
-)
-def test_term_that_cannot_compile_is_rejected_naming_topic_and_term(
-    term: str, message: str
-) -> None:
-    with pytest.raises(ValidationError, match=message) as error:
-        small_spec(war={"rules": {"de": {"terms": {term: 1}}}})
-    assert "topic 'war'" in str(error.value)
-    assert repr(term) in str(error.value)
-
-
-@pytest.mark.parametrize(("section", "weight"), [("terms", 0), ("anchors", 11), ("negative", 101)])
-def test_weight_out_of_range_is_rejected(section: str, weight: float) -> None:
-    with pytest.raises(ValidationError, match=f"topic 'war', rules.de.{section}.*outside"):
-        small_spec(war={"rules": {"de": {section: {"Krieg": weight}}}})
-
-
-def test_threshold_out_of_range_is_rejected() -> None:
-    with pytest.raises(ValidationError, match=r"topic 'war': threshold 1\.5"):
-        small_spec(war={"threshold": 1.5, "rules": {"all": {"terms": {"Krieg": 1}}}})
-
-
-def test_unknown_field_is_rejected() -> None:
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        small_spec(war={"rules": {"de": {"keywords": {"Krieg": 1}}}})
-
-
-def test_shipped_taxonomy_has_the_required_topics(spec: TaxonomySpec) -> None:
-    required = {
-        "world",
-        "world/ukraine-war",
-        "politics",
-        "politics/diplomacy",
-        "sport",
-        "sport/football",
-        "economy",
-        "economy/markets",
-        "economy/crypto",
-        "tech",
-        "tech/games",
-        "science",
-        "culture",
-        "culture/music",
-        "crime",
-        "weather",
-    }
-    assert required <= {t.id for t in spec.topics}
-    assert topic_label(spec, "world/ukraine-war") == "Ukraine war"
-    assert topic_label(spec, "politics/diplomacy") == "Diplomacy"
-
-
-def topic_label(spec: TaxonomySpec, topic_id: str) -> str:
-    return next(t.label for t in spec.topics if t.id == topic_id)
-
-
 # --- labelled samples ---------------------------------------------------------------------
 
 # Publisher section → the coarse wirewatch topics that count as right for it.
@@ -556,115 +465,3 @@ def test_matched_alternatives_name_the_spellings_that_occur() -> None:
     assert matched_alternatives("Kiew*|Kyiv*|Kiev*", text) == ("Kyiv*",)
     assert matched_alternatives("*abtretung*", text) == ("*abtretung*",)
     assert matched_alternatives("Selenski|Zelensky", text) == ()
-
-
-def competing_spec(dominance: float) -> TaxonomySpec:
-    def topic(tid: str, term: str, weight: float, **extra: Any) -> dict[str, Any]:
-        rules = {"all": {"terms": {term: weight}}}
-        return {"id": tid, "label": tid, "threshold": 0.1, "rules": rules, **extra}
-
-    return TaxonomySpec.model_validate(
-        {
-            "scoring": {"dominance": dominance},
-            "topics": [
-                topic("economy", "Aktie*", 2),
-                topic("tech", "Chip*", 2),
-                topic("politics", "Minister", 1, competes=False),
-            ],
-        }
-    )
-
-
-EARNINGS = "Aktien, Aktien, Aktien und Aktienkurse: der Chip-Hersteller und der Minister."
-
-
-def test_dominance_drops_a_competing_topic_mentioned_in_passing() -> None:
-    found = classify_article(compile_taxonomy(competing_spec(0.5)), "", EARNINGS)
-    assert ids(found) == {"economy", "politics"}
-
-
-def test_without_dominance_every_topic_over_its_threshold_is_kept() -> None:
-    found = classify_article(compile_taxonomy(competing_spec(0.0)), "", EARNINGS)
-    assert ids(found) == {"economy", "tech", "politics"}
-
-
-def test_competes_on_a_subtopic_is_rejected() -> None:
-    rules = {"all": {"terms": {"x": 1}}}
-    with pytest.raises(ValidationError, match="only a top-level topic can set competes"):
-        small_spec(
-            a={"rules": rules}, **{"a/b": {"parent": "a", "rules": rules, "competes": False}}
-        )
-
-
-# --- per-language thresholds and yields_to ----------------------------------------------
-
-
-def test_threshold_per_language_applies_to_that_languages_articles() -> None:
-    rules = {"all": {"terms": {"Gipfel": 2}}}
-    spec = small_spec(summit={"rules": rules, "threshold": {"all": 0.6, "de": 0.3}})
-    classifier = compile_taxonomy(spec)
-    assert ids(classify_article(classifier, "", "Gipfel", "de")) == {"summit"}
-    assert classify_article(classifier, "", "Gipfel", "en") == ()
-
-
-def test_unknown_language_takes_the_all_threshold() -> None:
-    rules = {"de": {"terms": {"Gipfel": 2}}}
-    classifier = compile_taxonomy(small_spec(summit={"rules": rules, "threshold": {"de": 0.3}}))
-    assert classify_article(classifier, "", "Gipfel", None) == ()  # all: 0.5 by default
-    assert ids(classify_article(classifier, "", "Gipfel", "de")) == {"summit"}
-
-
-def test_threshold_per_language_out_of_range_is_rejected_naming_the_key() -> None:
-    with pytest.raises(ValidationError, match=r"topic 'war': threshold\.de 1\.2"):
-        small_spec(war={"threshold": {"de": 1.2}, "rules": {"all": {"terms": {"Krieg": 1}}}})
-
-
-def yielding_spec(yields_to: Any) -> TaxonomySpec:
-    def topic(term: str, **extra: Any) -> dict[str, Any]:
-        return {"threshold": 0.1, "rules": {"all": {"terms": {term: 2}}}, **extra}
-
-    return small_spec(economy=topic("Aktie*", yields_to=yields_to), tech=topic("Chip*"))
-
-
-TAKEOVER = "Der Chip-Hersteller übernimmt den Rivalen: Aktien, Aktien, Aktien, Aktienkurse."
-
-
-def test_topic_yields_to_another_assigned_topic() -> None:
-    classifier = compile_taxonomy(yielding_spec(["tech"]))
-    assert ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
-    assert ids(classify_article(classifier, "", "Aktien fallen", "de")) == {"economy"}
-
-
-def test_yields_to_per_language_applies_only_to_that_language() -> None:
-    classifier = compile_taxonomy(yielding_spec({"de": ["tech"]}))
-    assert ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
-    assert ids(classify_article(classifier, "", TAKEOVER, "en")) == {"economy", "tech"}
-
-
-@pytest.mark.parametrize(
-    ("yields_to", "message"),
-    [
-        (["nowhere"], "yields_to 'nowhere' is not another top-level topic"),
-        (["economy"], "yields_to 'economy' is not another top-level topic"),
-        ({"xx1": ["tech"]}, "yields_to key 'xx1'"),
-    ],
-)
-def test_yields_to_that_cannot_apply_is_rejected(yields_to: Any, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
-        yielding_spec(yields_to)
-
-
-def test_topics_that_yield_to_each_other_are_rejected() -> None:
-    rules = {"all": {"terms": {"x": 1}}}
-    with pytest.raises(ValidationError, match="yield to each other"):
-        small_spec(a={"rules": rules, "yields_to": ["b"]}, b={"rules": rules, "yields_to": ["a"]})
-
-
-def test_yields_to_on_a_subtopic_is_rejected() -> None:
-    rules = {"all": {"terms": {"x": 1}}}
-    with pytest.raises(ValidationError, match="only a top-level topic can set yields_to"):
-        small_spec(
-            a={"rules": rules},
-            b={"rules": rules},
-            **{"a/c": {"parent": "a", "rules": rules, "yields_to": ["b"]}},
-        )
