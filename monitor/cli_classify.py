@@ -37,7 +37,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli_extract import extract_page, is_url, load_input
+from monitor.cli_extract import error_line, extract_page, is_url, load_input
 from monitor.config import FetchSettings
 from monitor.model import Article, TopicMatch
 from monitor.records import topic_record
@@ -178,11 +178,7 @@ def _render(result: Classification) -> None:
     out.print(Rule(Text(result.input), align="left"))
     a = result.article
     if a is None:
-        out.print(
-            Text.assemble(
-                ("error ", "bold red"), (f"{result.reason}: ", "red"), result.message or ""
-            )
-        )
+        out.print(error_line(result.reason, result.message))
         return
     out.print(Text(a.title or "(no headline)", style="bold"))
     words = len(f"{a.title} {a.text}".split())

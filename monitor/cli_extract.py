@@ -188,15 +188,19 @@ def _read_stdin() -> tuple[str, str, str]:
     return decode_html(typer.get_binary_stream("stdin").read(), None), "", ""
 
 
+def error_line(reason: str | None, message: str | None) -> Text:
+    """ "error REASON: MESSAGE", the reason said once when the message starts with it
+    ("blocked: loopback address 127.0.0.1")."""
+    message = message or ""
+    label = "" if not reason or message.startswith(f"{reason}:") else f"{reason}: "
+    return Text.assemble(("error ", "bold red"), (label, "red"), message)
+
+
 def _render(result: Extraction) -> None:
     out.print(Rule(Text(result.input), align="left"))
     a = result.article
     if a is None:
-        out.print(
-            Text.assemble(
-                ("error ", "bold red"), (f"{result.reason}: ", "red"), result.message or ""
-            )
-        )
+        out.print(error_line(result.reason, result.message))
         return
     out.print(Text(a.title or "(no title)", style="bold"))
     day_only = dict(a.sources).get("published") == "page"  # a page names the day, not the hour

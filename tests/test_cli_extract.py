@@ -132,6 +132,19 @@ def test_a_loopback_url_not_allow_listed_is_refused_by_the_ssrf_guard(
     assert http_server.requests == []
 
 
+def test_a_refused_url_says_its_reason_once_for_reading(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/wire.html", Reply(body=WIRE_PAGE.read_bytes()))
+    result = runner.invoke(app, ["--config", str(CONFIG), "extract", url])
+    assert result.exit_code == 1
+    assert "error blocked: loopback address 127.0.0.1" in result.stdout
+
+
+def test_an_error_for_reading_names_its_reason_before_the_message(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.html"
+    result = runner.invoke(app, ["--config", str(CONFIG), "extract", str(missing)])
+    assert f"error not_found: no such file: {missing}" in result.stdout  # soft wrap: one line
+
+
 def test_without_jsonl_the_story_is_rendered_for_reading(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.html")
     result = runner.invoke(app, ["--config", str(CONFIG), "extract", str(WIRE_PAGE), missing])
