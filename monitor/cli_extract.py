@@ -40,7 +40,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from monitor.config import FetchSettings
-from monitor.errors import ExtractError, FetchError
+from monitor.errors import ExtractError, FetchError, reason_label
 from monitor.model import Article, FeedItem
 
 if TYPE_CHECKING:
@@ -192,8 +192,7 @@ def error_line(reason: str | None, message: str | None) -> Text:
     """ "error REASON: MESSAGE", the reason said once when the message starts with it
     ("blocked: loopback address 127.0.0.1")."""
     message = message or ""
-    label = "" if not reason or message.startswith(f"{reason}:") else f"{reason}: "
-    return Text.assemble(("error ", "bold red"), (label, "red"), message)
+    return Text.assemble(("error ", "bold red"), (reason_label(reason, message), "red"), message)
 
 
 def _render(result: Extraction) -> None:

@@ -18,6 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def reason_label(reason: str | None, message: str) -> str:
+    """ "REASON: " to put before an error's message for people; empty when the message
+    already starts with it ("blocked: loopback address 127.0.0.1") or there is none."""
+    return "" if not reason or message.startswith(f"{reason}:") else f"{reason}: "
+
+
 class WirewatchError(Exception):
     """Base of every error wirewatch raises on purpose."""
 

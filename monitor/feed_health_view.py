@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from monitor.errors import reason_label
 from monitor.model import Feed, FeedState, FeedStatus
 
 _HEALTH_COLUMNS = ("status", "last success", "last error", "failures", "items/day", "next poll")
@@ -42,8 +43,7 @@ def error_text(state: FeedState) -> str:
     """The feed's last error after its reason ("http_status: HTTP 503 ..."); empty if none."""
     if not state.last_error:
         return ""
-    reason = f"{state.last_error_reason}: " if state.last_error_reason else ""
-    return f"{reason}{state.last_error}"
+    return f"{reason_label(state.last_error_reason, state.last_error)}{state.last_error}"
 
 
 def health_table(states: Sequence[tuple[Feed, FeedState]]) -> Table:
