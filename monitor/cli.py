@@ -248,9 +248,11 @@ def stories(
     all_copies: Annotated[
         bool, typer.Option("--all-copies", help="Every outlet's copy, not one story per cluster.")
     ] = False,
-    limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many, the latest stored first.")
+    ] = None,
 ) -> None:
-    """List stored stories: one per story cluster (its lead), newest first.
+    """List stored stories: one per story cluster (its lead), the latest stored first.
 
     Example: wirewatch stories --json | jq '.[].title'
     """

@@ -273,7 +273,8 @@ def get_story(engine: Engine, story_id: str) -> Story | None:
 def list_stories(
     engine: Engine, *, leads_only: bool = True, limit: int | None = None
 ) -> list[Story]:
-    """Newest first; with ``leads_only`` one story per cluster (its lead)."""
+    """The latest stored (``fetched_at``) first; with ``leads_only`` one story per cluster (its
+    lead)."""
     query = sa.select(stories)
     if leads_only:
         query = query.join(clusters, clusters.c.lead_story_id == stories.c.id)
