@@ -4,7 +4,8 @@ language model once per process).
 trafilatura does the extraction (main text without navigation, teasers or comments,
 plus title, date, author and site name); py3langid names the language of the text
 with a normalised confidence. Where the page lacks a field, the feed's value is used
-and ``Article.sources`` records which side each field came from.
+and ``Article.sources`` records which side each field came from. A title from the page
+loses the site's name around it (``workers/headline.py``).
 
 The page is parsed once, into a tree that is cheaper to walk than lxml.html's default
 (see ``_PARSER``). Its metadata comes from trafilatura's own rules, in the order
@@ -50,6 +51,7 @@ from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 from monitor.errors import ExtractError
 from monitor.model import Article, FeedItem
 from workers.byline import find_author
+from workers.headline import headline
 
 # trafilatura's parser settings (trafilatura.utils.HTML_PARSER), with one change: every
 # element is an HtmlElement, found by lxml in C. lxml.html's default asks a Python method
@@ -122,11 +124,13 @@ def extract_article(html: bytes | str, item: FeedItem, *, final_url: str) -> Art
         raise ExtractError(f"no story text on {final_url} and no summary in the feed")
 
     title = _pick("title", document.title if document is not None else None, item.title, sources)
+    sitename = document.sitename if document is not None else None
+    if title and sources["title"] == "page":
+        title = headline(title, sitename=sitename, url=final_url, feed_title=item.title)
     text = _without_headline(text, title)
     author = _pick(
         "author", document.author if document is not None else None, item.author, sources
     )
-    sitename = document.sitename if document is not None else None
     published = _published(document.date if document is not None else None, item.published, sources)
     language, confidence = detect_language(f"{title}\n{text}")
     return Article(
