@@ -155,6 +155,19 @@ def test_english_article_gets_its_coarse_topic(
     assert "world/ukraine-war" not in found
 
 
+def test_a_crime_story_that_asks_readers_to_email_the_police_is_not_tech(
+    classifier: TopicClassifier,
+) -> None:
+    title = "Police arrest two men after break-in at a jewellery store"
+    text = (
+        "Police arrested two men on Tuesday after a break-in at a jewellery store, a police "
+        "spokesman said. The suspects were charged with burglary and will appear in court on "
+        "Friday. Anyone with information is asked to email the police or to report it on the "
+        "department's website. The owner wrote on his blog that the alarm had gone off twice."
+    )
+    assert ids(classify_article(classifier, title, text, "en")) == {"crime"}
+
+
 def test_english_article_on_zelensky_and_peace_talks_is_ukraine_war(
     classifier: TopicClassifier,
 ) -> None:
