@@ -213,6 +213,11 @@ class ScoringSpec(_Frozen):
     """A competing top-level topic (with its subtopics) is assigned only when its points
     reach this share of the strongest competing topic's: a story about one thing that
     mentions another in passing gets the one. 0 turns it off."""
+    passing: float = Field(0.0, ge=0, lt=1)
+    """Likewise against every assigned topic, cross-cutting ones (politics, crime) included:
+    a competing topic whose points fall short of this share of the strongest topic's is a
+    passing mention (a burglary story that points readers to a website is crime, not tech).
+    0 turns it off."""
     lead: LeadSpec | None = None
     """When set, a story on which no competing topic reaches its threshold still gets the
     competing topic that clearly leads (see ``LeadSpec``). None turns it off."""

@@ -80,3 +80,33 @@ def test_yields_to_per_language_applies_only_to_that_language() -> None:
     classifier = compile_taxonomy(yielding_spec({"de": ["tech"]}))
     assert ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
     assert ids(classify_article(classifier, "", TAKEOVER, "en")) == {"economy", "tech"}
+
+
+def passing_spec(passing: float) -> TaxonomySpec:
+    def topic(tid: str, term: str, weight: float, **extra: Any) -> dict[str, Any]:
+        rules = {"all": {"terms": {term: weight}}}
+        return {"id": tid, "label": tid, "threshold": 0.1, "rules": rules, **extra}
+
+    crime = topic("crime", "Polizei*", 3, competes=False)
+    return TaxonomySpec.model_validate(
+        {"scoring": {"passing": passing}, "topics": [topic("tech", "Website*", 2), crime]}
+    )
+
+
+BURGLARY = "Polizei, Polizeisprecher, Polizeibericht, Polizeistreife: Hinweise über die Website."
+
+
+def test_passing_drops_a_competing_topic_a_cross_cutting_story_mentions_in_passing() -> None:
+    found = classify_article(compile_taxonomy(passing_spec(0.4)), "", BURGLARY)
+    assert ids(found) == {"crime"}
+
+
+def test_without_passing_a_cross_cutting_story_keeps_the_topic_it_mentions() -> None:
+    found = classify_article(compile_taxonomy(passing_spec(0.0)), "", BURGLARY)
+    assert ids(found) == {"crime", "tech"}
+
+
+def test_passing_keeps_a_competing_topic_about_as_strong_as_the_cross_cutting_one() -> None:
+    text = "Die Polizei warnt: gefälschte Websites, Website-Betrug, Website-Kopien."
+    found = classify_article(compile_taxonomy(passing_spec(0.4)), "", text)
+    assert ids(found) == {"crime", "tech"}

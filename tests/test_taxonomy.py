@@ -138,3 +138,10 @@ def test_yields_to_on_a_subtopic_is_rejected() -> None:
             b={"rules": rules},
             **{"a/c": {"parent": "a", "rules": rules, "yields_to": ["b"]}},
         )
+
+
+@pytest.mark.parametrize("field", ["dominance", "passing"])
+def test_a_share_of_one_or_more_is_rejected(field: str) -> None:
+    topics = [{"id": "war", "label": "War", "rules": {"all": {"terms": {"Krieg": 1}}}}]
+    with pytest.raises(ValidationError, match=f"scoring.{field}"):
+        TaxonomySpec.model_validate({"scoring": {field: 1.0}, "topics": topics})

@@ -14,11 +14,12 @@ language's, else ``all``). A top-level topic that ``yields_to`` another assigned
 dropped with its subtopics (per language: desks split the news differently). With
 ``dominance`` set, the competing top-level topics then compete: one whose subtree's best
 points fall short of that share of the strongest one's is dropped with its subtopics (a
-passing mention). With ``lead`` set and no competing topic left, the topic with the most
-points is assigned if it competes and ``leads``, scores at least ``lead.min_score`` and has
-``lead.margin`` times the points of every other top-level topic (basis ``lead``). Then each
-assigned topic assigns its parent (with its own score if higher, else the child's; a lead's
-parents are leads too).
+passing mention); with ``passing`` set, so is one that falls short of that share of the
+strongest assigned topic's, cross-cutting ones included. With ``lead`` set and no
+competing topic left, the topic with the most points is assigned if it competes and
+``leads``, scores at least ``lead.min_score`` and has ``lead.margin`` times the points of
+every other top-level topic (basis ``lead``). Then each assigned topic assigns its parent
+(with its own score if higher, else the child's; a lead's parents are leads too).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class TopicClassifier:
     saturation: float
     length_norm_words: int
     dominance: float
+    passing: float
     lead: LeadSpec | None
     scanners: Mapping[str | None, TermScanner]
     """Per language code with rules of its own, and under None for all rules together."""
@@ -132,6 +134,7 @@ def compile_taxonomy(spec: TaxonomySpec) -> TopicClassifier:
         saturation=spec.scoring.saturation,
         length_norm_words=spec.scoring.length_norm_words,
         dominance=spec.scoring.dominance,
+        passing=spec.scoring.passing,
         lead=spec.scoring.lead,
         scanners={lang: _scanner_for(terms, lang) for lang in languages},
         order=tuple(sorted(range(len(topics)), key=lambda i: -topics[i].depth)),
@@ -202,7 +205,7 @@ def _assign(
             own[i] = tally.points / (tally.points + classifier.saturation)
     scores = {i: s for i, s in own.items() if s >= classifier.topics[i].threshold(code)}
     scores = _yielded(classifier, scores, code)
-    if classifier.dominance:
+    if classifier.dominance or classifier.passing:
         scores = _dominant(classifier, scores, tallies)
     leads: set[int] = set()
     if classifier.lead is not None and not any(classifier.topics[i].competes for i in scores):
@@ -271,16 +274,18 @@ def _dominant(
     classifier: TopicClassifier, scores: dict[int, float], tallies: Mapping[int, _Tally]
 ) -> dict[int, float]:
     """The assigned topics less the competing ones whose top-level topic's best points (over
-    its assigned subtree) fall short of ``dominance`` times the strongest competitor's."""
+    its assigned subtree) fall short of ``dominance`` times the strongest competitor's, or of
+    ``passing`` times the strongest assigned topic's, cross-cutting ones included."""
     topics = classifier.topics
     best: dict[int, float] = {}
     for i in scores:
         if topics[i].competes:
             root = topics[i].root
             best[root] = max(best.get(root, 0.0), tallies[i].points)
-    if len(best) < 2:
+    if not best:
         return scores
-    bar = classifier.dominance * max(best.values())
+    rivals = classifier.dominance * max(best.values()) if len(best) > 1 else 0.0
+    bar = max(rivals, classifier.passing * max(tallies[i].points for i in scores))
     return {
         i: s for i, s in scores.items() if not topics[i].competes or best[topics[i].root] >= bar
     }
