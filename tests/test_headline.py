@@ -42,6 +42,11 @@ def test_a_trailing_timestamp_is_cut_off() -> None:
     )
 
 
+def test_a_trailing_score_is_no_timestamp() -> None:
+    title = "Couragierte Eintracht verliert in Barcelona - 1:2"
+    assert headline(title) == title
+
+
 def test_the_feeds_title_is_the_headline_when_the_page_title_runs_on_after_it() -> None:
     title = "Wir sind dann mal weg | Eine Zeitung aus Basel"
     assert headline(title, feed_title="Wir sind dann mal weg") == "Wir sind dann mal weg"

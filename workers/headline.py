@@ -23,6 +23,8 @@ from monitor.taxonomy import fold
 
 SEPARATOR = re.compile(r"\s+(?:\||-{1,2}|–|—|·|::|:)\s+")
 TIMESTAMP = re.compile(r"[\d\s.,:/-]*\d{1,2}[.:/-]\d{1,2}[\d\s.,:/-]*(?:uhr|h)?", re.IGNORECASE)
+DATED = re.compile(r"\b(?:19|20)\d\d\b|uhr", re.IGNORECASE)
+"""A timestamp names a year or says "Uhr": "- 1:2" after a match report is its score."""
 MIN_WORDS = 3
 """Fewer words left than this, and the title stays as it is (a name, not a headline)."""
 MIN_NAME = 4
@@ -53,7 +55,7 @@ def headline(
             continue
         end = separators[i + 1].start() if i + 1 < len(separators) else len(title)
         segment, rest = title[separator.end() : end], title[separator.end() :]
-        if _names_site(segment, names) or TIMESTAMP.fullmatch(rest):
+        if _names_site(segment, names) or (TIMESTAMP.fullmatch(rest) and DATED.search(rest)):
             return title[: separator.start()]
     return title
 
