@@ -67,6 +67,11 @@ def test_a_segment_that_is_not_the_site_stays() -> None:
     assert headline(title, sitename="The Harbour Herald", url="https://herald.test/x") == title
 
 
+def test_a_long_segment_that_mentions_the_site_is_part_of_the_story() -> None:
+    title = "Bayern gewinnt das Derby - Spiegel-Umfrage zeigt große Zufriedenheit bei den Fans"
+    assert headline(title, url="https://www.spiegel.de/sport/x.html") == title
+
+
 def test_nothing_is_cut_that_would_leave_too_few_words() -> None:
     assert headline("Kolumne - Rundblick", sitename="Rundblick") == "Kolumne - Rundblick"
 

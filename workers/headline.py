@@ -30,6 +30,9 @@ MIN_WORDS = 3
 MIN_NAME = 4
 """A segment and a site name shorter than this (as letters and digits) are not compared by
 containment: "News" is in too many domains."""
+MAX_NAME_WORDS = 4
+"""A longer segment names the site only when it is the name: "Spiegel-Umfrage zeigt große
+Zufriedenheit" is part of the story."""
 
 __all__ = ["headline"]
 
@@ -73,12 +76,12 @@ def _names_site(segment: str, names: tuple[str, ...]) -> bool:
     key = _key(segment)
     if not key:
         return False
-    for name in names:
-        if key == name:
-            return True
-        if min(len(key), len(name)) >= MIN_NAME and (name in key or key in name):
-            return True
-    return False
+    short = len(segment.split()) <= MAX_NAME_WORDS
+    return any(
+        key == name
+        or (short and min(len(key), len(name)) >= MIN_NAME and (name in key or key in name))
+        for name in names
+    )
 
 
 def _key(text: str) -> str:
