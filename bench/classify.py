@@ -91,12 +91,12 @@ from bench.classify_labels import (  # noqa: E402
     SECTION_TOPIC,
     TOPIC_ROOTS,
     Sample,
+    add_label_options,
     load_fresh,
     load_samples,
     mapped_topics,
 )
 from bench.classify_report import COST_BAR, PRECISION_BAR, render  # noqa: E402
-from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.intervals import paired_bootstrap, wilson_interval  # noqa: E402
 from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import load_config  # noqa: E402
@@ -349,13 +349,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def fresh_file(value: str) -> tuple[str, Path]:
-    language, _, path = value.partition("=")
-    if language not in LANGUAGES or not path:
-        raise argparse.ArgumentTypeError(f"expected de=FILE or en=FILE, got {value!r}")
-    return language, Path(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="The topic rules on the labelled samples (per-topic precision, recall, "
@@ -375,16 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--errors", action="store_true", help="list the development rows the rules get wrong"
     )
-    parser.add_argument(
-        "--corpus", type=Path, default=default_corpus(), help="the shared corpus folder"
-    )
-    parser.add_argument(
-        "--fresh",
-        type=fresh_file,
-        action="append",
-        default=[],
-        metavar="LANG=FILE",
-        help="also score the rows of a whole test split that are not in the sample: "
+    add_label_options(
+        parser,
+        "also score the rows of a whole test split that are not in the sample: "
         "de=10kGNAD test.csv, en=AG News test.csv (repeatable)",
     )
     args = parser.parse_args(argv)

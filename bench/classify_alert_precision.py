@@ -38,18 +38,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
     sys.path.insert(0, str(ROOT))
 
-from bench.classify import fresh_file  # noqa: E402
 from bench.classify_calibrate import Counts, wilson_lower_bound  # noqa: E402
 from bench.classify_labels import (  # noqa: E402
     LANGUAGES,
     TOPIC_ROOTS,
     Sample,
-    load_fresh,
-    load_samples,
+    add_label_options,
+    load_rows,
     mapped_topics,
 )
 from bench.classify_report import PRECISION_BAR  # noqa: E402
-from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import BenchError  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.model import AlertRule, Article, Story, TopicMatch  # noqa: E402
@@ -182,7 +180,7 @@ def describe(entry: dict[str, Any]) -> str:
 
     leads = "on" if entry["topic_leads"] else "off"
     return f"min_topic_score {entry['min_topic_score']:.1f}, leads {leads:<3}  " + "  ".join(
-        f"{split} {cell(split)}" for split in ("development", *SPLITS[1:2], SPLITS[3])
+        f"{split} {cell(split)}" for split in ("development", "heldout", "fresh-heldout")
     )
 
 
@@ -193,23 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         "development rows, read on the held-out rows.",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--corpus", type=Path, default=default_corpus(), help="the shared corpus folder"
-    )
-    parser.add_argument(
-        "--fresh",
-        type=fresh_file,
-        action="append",
-        default=[],
-        metavar="LANG=FILE",
-        help="add the other rows of a whole test split (repeatable)",
-    )
+    add_label_options(parser, "add the other rows of a whole test split (repeatable)")
     args = parser.parse_args(argv)
     try:
-        samples = load_samples(args.corpus)
-        samples += [
-            row for language, path in args.fresh for row in load_fresh(language, path, samples)
-        ]
+        samples = load_rows(args.corpus, args.fresh)
     except BenchError as exc:
         print(f"alert precision failed: {exc}", file=sys.stderr)
         return 1

@@ -42,10 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
     sys.path.insert(0, str(ROOT))
 
-from bench.classify import fresh_file, rules_predict, score  # noqa: E402
-from bench.classify_labels import Sample, load_fresh, load_samples, mapped_topics  # noqa: E402
+from bench.classify import rules_predict, score  # noqa: E402
+from bench.classify_calibrate import with_threshold  # noqa: E402
+from bench.classify_labels import Sample, add_label_options, load_rows, mapped_topics  # noqa: E402
 from bench.classify_report import PRECISION_BAR  # noqa: E402
-from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import BenchError  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.taxonomy import TaxonomySpec, TopicSpec  # noqa: E402
@@ -97,18 +97,13 @@ def shipped_boundary(spec: TaxonomySpec, language: str) -> Boundary:
 
 def with_boundary(spec: TaxonomySpec, language: str, boundary: Boundary) -> TaxonomySpec:
     """The taxonomy with the levers set for one language (other languages as they are)."""
+    spec = with_threshold(spec, ECONOMY, language, boundary.economy)
+    spec = with_threshold(spec, TECH, language, boundary.tech)
     data = spec.model_dump()
     topics = {t["id"]: t for t in data["topics"]}
-    for topic_id, other, threshold in (
-        (ECONOMY, TECH, boundary.economy),
-        (TECH, ECONOMY, boundary.tech),
-    ):
+    for topic_id, other in ((ECONOMY, TECH), (TECH, ECONOMY)):
         topic = topics[topic_id]
-        current = topic["threshold"]
-        thresholds = dict(current) if isinstance(current, dict) else {"all": current}
-        topic["threshold"] = {**thresholds, language: threshold}
-        spec_topic = next(t for t in spec.topics if t.id == topic_id)
-        yields = spec_topic.yields()
+        yields = next(t for t in spec.topics if t.id == topic_id).yields()
         kept = [t for t in yields.get(language, yields["all"]) if t != other]
         if boundary.yields == topic_id:
             kept.append(other)
@@ -184,23 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--language", choices=("de", "en"), default="en")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--corpus", type=Path, default=default_corpus(), help="the shared corpus folder"
-    )
-    parser.add_argument(
-        "--fresh",
-        type=fresh_file,
-        action="append",
-        default=[],
-        metavar="LANG=FILE",
-        help="add the development half of a whole test split's other rows (repeatable)",
+    add_label_options(
+        parser, "add the development half of a whole test split's other rows (repeatable)"
     )
     args = parser.parse_args(argv)
     try:
-        samples = load_samples(args.corpus)
-        samples += [
-            row for language, path in args.fresh for row in load_fresh(language, path, samples)
-        ]
+        samples = load_rows(args.corpus, args.fresh)
     except BenchError as exc:
         print(f"boundary sweep failed: {exc}", file=sys.stderr)
         return 1

@@ -60,16 +60,15 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
     sys.path.insert(0, str(ROOT))
 
 from bench import intervals  # noqa: E402
-from bench.classify import PRECISION_BAR, SEED, fresh_file, rules_predict  # noqa: E402
+from bench.classify import PRECISION_BAR, SEED, rules_predict  # noqa: E402
 from bench.classify_labels import (  # noqa: E402
     LANGUAGES,
     TOPIC_ROOTS,
     Sample,
-    load_fresh,
-    load_samples,
+    add_label_options,
+    load_rows,
     mapped_topics,
 )
-from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import BenchError  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.taxonomy import TaxonomySpec  # noqa: E402
@@ -319,25 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         "--floor", type=float, default=FLOOR, help=f"lowest fallback threshold ({FLOOR})"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list")
-    parser.add_argument(
-        "--corpus", type=Path, default=default_corpus(), help="the shared corpus folder"
-    )
-    parser.add_argument(
-        "--fresh",
-        type=fresh_file,
-        action="append",
-        default=[],
-        metavar="LANG=FILE",
-        help="add the development half of a whole test split's other rows (repeatable)",
+    add_label_options(
+        parser, "add the development half of a whole test split's other rows (repeatable)"
     )
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
     try:
-        samples = load_samples(args.corpus)
-        samples += [
-            row for language, path in args.fresh for row in load_fresh(language, path, samples)
-        ]
+        samples = load_rows(args.corpus, args.fresh)
     except BenchError as exc:
         print(f"calibration failed: {exc}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ and the rows are numbered from where the sample rows found in it say the part st
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 from collections import Counter
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.corpus_pages import default_corpus
 from bench.outcome import BenchError
 
 LANGUAGES = ("de", "en")
@@ -162,3 +164,34 @@ def split_rows(language: str, content: str) -> list[tuple[str, str, str]]:
 
 def _start(text: str) -> str:
     return " ".join(text.split())[:40].casefold()
+
+
+def fresh_file(value: str) -> tuple[str, Path]:
+    """``--fresh de=FILE``: the language and the file."""
+    language, _, path = value.partition("=")
+    if language not in LANGUAGES or not path:
+        raise argparse.ArgumentTypeError(f"expected de=FILE or en=FILE, got {value!r}")
+    return language, Path(path)
+
+
+def add_label_options(parser: argparse.ArgumentParser, fresh_help: str) -> None:
+    """``--corpus DIR`` and the repeatable ``--fresh LANG=FILE``."""
+    parser.add_argument(
+        "--corpus", type=Path, default=default_corpus(), help="the shared corpus folder"
+    )
+    parser.add_argument(
+        "--fresh",
+        type=fresh_file,
+        action="append",
+        default=[],
+        metavar="LANG=FILE",
+        help=fresh_help,
+    )
+
+
+def load_rows(corpus: Path, fresh: Iterable[tuple[str, Path]]) -> list[Sample]:
+    """The samples, then each fresh file's rows that are not in them."""
+    samples = load_samples(corpus)
+    return samples + [
+        row for language, path in fresh for row in load_fresh(language, path, samples)
+    ]

@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
 from monitor.config import Config, FetchSettings  # noqa: E402
 from monitor.model import Feed  # noqa: E402
 from monitor.queues import QueueName  # noqa: E402
+from monitor.runner import worker_command  # noqa: E402
 
 REPLAY_SERVER = Path(__file__).resolve().parent / "replay_server.py"
 
@@ -112,23 +113,9 @@ def bench_feeds(base_url: str, count: int) -> list[Feed]:
 
 
 def poller_command(config: Config, data_dir: Path, redis_url: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "monitor.cli",
-        "--config",
-        str(config.directory),
-        "--data-dir",
-        str(data_dir),
-        "--log-format",
-        "json",
-        "worker",
-        "--burst",
-        "--redis-url",
-        redis_url,
-        "--queues",
-        str(QueueName.POLL),
-    ]
+    """A burst worker on the poll queue alone, logging JSON."""
+    command = worker_command(config, data_dir, redis_url, "json", burst=True)
+    return [*command, "--queues", str(QueueName.POLL)]
 
 
 def idle_poller_cpu(command: list[str], log_path: Path) -> float:
