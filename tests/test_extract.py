@@ -54,6 +54,32 @@ def test_nothing_to_extract_is_an_extract_error() -> None:
         extract_article(b"", item(f"{BASE}/x"), final_url=f"{BASE}/x")
 
 
+# A video page: a short teaser, then overlays the page shows only when a reader acts. With so
+# little story, trafilatura falls back to every paragraph on the page, overlays included.
+OVERLAY_PAGE = """<html><head><title>Hafen</title></head><body><main>
+<h1>Neue Kaimauer im Hafen fertig</h1>
+<p>Nach zwei Jahren Bauzeit ist die neue Kaimauer im Hafen fertig. Künftig können dort auch
+größere Frachtschiffe anlegen.</p>
+<span>2 min</span>
+</main>
+<div role="alertdialog"><p>Um zu verstehen, wie unsere Webseite genutzt wird, nutzen wir
+Cookies und andere Techniken. Hier kannst du mehr erfahren und hier widersprechen.</p></div>
+<div aria-modal="true"><h2>Passwort vergessen?</h2><p>Du erhältst in Kürze eine E-Mail von
+uns mit Infos, wie du dein Passwort zurücksetzen kannst.</p></div>
+<div role="dialog"><p>Dein Passwort wurde erfolgreich geändert. Du kannst dich ab sofort mit
+dem neuen Passwort anmelden.</p></div>
+<p role="status">Das Video wurde zu deiner Merkliste hinzugefügt. Du findest es jederzeit
+unter Mein Konto.</p>
+</body></html>"""
+
+
+def test_cookie_login_and_notice_overlays_are_not_in_the_text() -> None:
+    article = extract_article(OVERLAY_PAGE, item(f"{BASE}/hafen"), final_url=f"{BASE}/hafen")
+    assert "Künftig können dort auch größere Frachtschiffe anlegen." in article.text
+    overlay_words = ("Cookies", "Passwort", "Merkliste")
+    assert [w for w in overlay_words if w in article.text] == []
+
+
 def test_english_is_detected_as_english() -> None:
     language, confidence = detect_language(
         "The central bank held interest rates on Thursday, as policymakers weighed slowing "

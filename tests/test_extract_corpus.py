@@ -24,7 +24,7 @@ from trafilatura.utils import load_html
 from monitor.errors import ExtractError
 from monitor.model import Article, FeedItem
 from tests.support import CORPUS, requires_corpus
-from workers.extract import detect_language, extract_article, parse_page
+from workers.extract import OVERLAY_XPATH, detect_language, extract_article, parse_page
 from workers.headline import headline
 
 pytestmark = requires_corpus
@@ -110,6 +110,16 @@ def test_boilerplate_snippets_are_not_in_the_body(name: str) -> None:
     assert present == []
 
 
+def test_a_video_pages_cookie_and_login_dialogs_are_not_in_its_body() -> None:
+    """zdf.de's video page: a short teaser, then hidden overlays (cookie notice, "saved"
+    notices, login and password dialogs) that trafilatura would keep."""
+    name = "trafilatura-zdf.de.corona.html"
+    body = normalised(extracted(name).text)
+    assert all(normalised(s) in body for s in expectations()[name]["with"])
+    overlay_texts = ("nutzen wir Cookies", "Gemerkt auf Mein ZDF", "Video verfügbar bis")
+    assert [s for s in overlay_texts if s in body] == []
+
+
 @pytest.mark.parametrize("name", SAMPLE)
 def test_every_field_comes_from_the_page_when_the_feed_has_none(name: str) -> None:
     assert set(dict(extracted(name).sources).values()) == {"page"}
@@ -123,7 +133,11 @@ def test_metadata_and_body_equal_trafilaturas_own_extraction_on_every_corpus_pag
     for name, meta in metadata().items():
         url = meta["source_key"]
         document = trafilatura.bare_extraction(
-            (PAGES / name).read_bytes(), url=url, with_metadata=True, include_comments=False
+            (PAGES / name).read_bytes(),
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            prune_xpath=OVERLAY_XPATH,
         )
         try:
             article = extracted(name)

@@ -74,6 +74,16 @@ _PARSER.set_element_class_lookup(
     )
 )
 
+# Overlays a page keeps hidden until a reader acts: cookie and login dialogs, "saved to your
+# list" notices. trafilatura keeps their text when the story itself is short (a video page),
+# and the dialogs' words (password, e-mail, cookies) then gave such stories topics. ARIA roles
+# mark them on every site; class names ("modal", "dialog") do not: a page may wrap its whole
+# body in one, and pruning such a class lost jungle.world's article. Walking the attributes
+# costs a third of testing every element (0.3 against 0.9 ms a page, 1% of extraction).
+OVERLAY_XPATH = (
+    '//@role[.="dialog" or .="alertdialog" or .="status"]/.. | //@aria-modal[.="true"]/..'
+)
+
 # Long texts add nothing to language identification but cost time (the model walks every
 # byte in Python): the shortest of the _LANGUAGE_QUICK_CHARS prefixes the model is already
 # certain of decides, otherwise the first _LANGUAGE_SAMPLE_CHARS do.
@@ -173,14 +183,17 @@ def _parse(markup: str | bytes) -> HtmlElement | None:
 
 def _read_page(html: bytes | str, url: str) -> Document | None:
     """trafilatura's ``bare_extraction(html, url=url, with_metadata=True,
-    include_comments=False)``, without the metadata fields an ``Article`` does not keep."""
+    include_comments=False, prune_xpath=OVERLAY_XPATH)``, without the metadata fields an
+    ``Article`` does not keep."""
     tree = parse_page(html)
     if tree is None:
         return None
     metadata = _page_metadata(tree, url)
     # bare_extraction works on a copy of the tree (the copy keeps _PARSER's element classes),
     # as it does on the tree it parses itself.
-    document = trafilatura.bare_extraction(tree, url=url, include_comments=False)
+    document = trafilatura.bare_extraction(
+        tree, url=url, include_comments=False, prune_xpath=OVERLAY_XPATH
+    )
     if not isinstance(document, Document):
         return None
     for field in ("title", "author", "date", "sitename"):
