@@ -1,18 +1,14 @@
-"""The alert-rule query language: parsing, errors, matching and highlighting."""
+"""The alert-rule query language: parsing, matching and highlighting, and the canonical form.
+Its errors: test_rules_errors.py; its properties: test_rules_properties.py."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from monitor.errors import RuleError
 from monitor.model import MatchSpan
 from monitor.rules import (
-    FIELDS,
     And,
     Field,
     MatchTarget,
@@ -20,7 +16,6 @@ from monitor.rules import (
     Not,
     Or,
     Phrase,
-    Query,
     Term,
     fold,
     match_query,
@@ -38,12 +33,6 @@ def spans(query: str, title: str = "", text: str = "", **meta: Any) -> Spans:
 
 def matches(query: str, title: str = "", text: str = "", **meta: Any) -> bool:
     return spans(query, title, text, **meta) is not None
-
-
-def error(query: str) -> RuleError:
-    with pytest.raises(RuleError) as caught:
-        parse_query(query)
-    return caught.value
 
 
 # --- the seed story -----------------------------------------------------------------------
@@ -335,260 +324,3 @@ def test_tree_is_made_of_small_frozen_dataclasses() -> None:
         )
     )
     assert isinstance(parse_query('"a b"'), Phrase)
-
-
-# --- errors -------------------------------------------------------------------------------
-
-
-def test_unclosed_parenthesis_points_at_the_opening_one() -> None:
-    err = error("(Putin AND Selenskyj")
-    assert (err.column, str(err).startswith("unbalanced parenthesis at column 1")) == (1, True)
-    assert err.hint
-
-
-def test_unbalanced_parenthesis_reports_column_17() -> None:
-    assert "unbalanced parenthesis at column 17" in str(error("Putin AND Trumps) OR x"))
-
-
-def test_stray_closing_parenthesis_points_at_itself() -> None:
-    assert error("Putin)").column == 6
-
-
-def test_redundant_parentheses_are_dropped() -> None:
-    assert parse_query("(" * 500 + "Putin" + ")" * 500) == Term("Putin", ("putin",))
-
-
-def test_empty_parentheses_are_refused() -> None:
-    assert error("Putin ()").column == 7
-
-
-def test_dangling_operator_points_at_the_operator() -> None:
-    err = error("Putin AND")
-    assert (err.column, "dangling operator 'AND'" in str(err), bool(err.hint)) == (7, True, True)
-
-
-def test_operator_between_operators_is_dangling() -> None:
-    assert error("Putin OR AND Trump").column == 7
-
-
-def test_leading_operator_is_refused() -> None:
-    assert error("OR Putin").column == 1
-
-
-def test_trailing_minus_is_dangling() -> None:
-    assert error("Putin -").column == 7
-
-
-def test_unterminated_quote_points_at_the_quote() -> None:
-    err = error('Putin "Trump und')
-    assert (err.column, "unterminated quote" in str(err), bool(err.hint)) == (7, True, True)
-
-
-@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
-def test_empty_query_is_refused(query: str) -> None:
-    assert (error(query).column, "empty query" in str(error(query))) == (1, True)
-
-
-def test_unknown_field_hint_lists_the_valid_fields() -> None:
-    err = error("Putin autor:Meier")
-    assert err.column == 7 and "unknown field 'autor'" in str(err)
-    assert all(name in err.hint for name in FIELDS)
-
-
-def test_field_without_value_is_refused() -> None:
-    assert error("Putin title:").column == 7
-
-
-@pytest.mark.parametrize(
-    ("query", "column"),
-    [
-        ("Fri*dens", 4),
-        ("*dens", 1),
-        ("Putin**", 6),
-        ("Put?n", 4),
-        ("*", 1),
-        ("Ukraine-*", 9),
-    ],
-)
-def test_wildcard_that_is_not_a_trailing_prefix_is_refused(query: str, column: int) -> None:
-    err = error(query)
-    assert err.column == column and err.hint
-
-
-def test_wildcard_inside_quotes_is_refused() -> None:
-    assert error('"Friedens* Putin"').column == 10
-
-
-@pytest.mark.parametrize(
-    "query", ["Putin NEAR Selenskyj", "Putin NEAR/ Selenskyj", "Putin NEAR/x Selenskyj"]
-)
-def test_near_without_a_number_is_refused(query: str) -> None:
-    err = error(query)
-    assert err.column == 7 and "NEAR without a number" in str(err) and "NEAR/10" in err.hint
-
-
-def test_near_between_phrases_is_refused() -> None:
-    assert error('Putin NEAR/3 "Wolodymyr Selenskyj"').column == 14
-
-
-def test_near_on_metadata_is_refused() -> None:
-    assert error("lang:(de NEAR/2 en)").column == 10
-
-
-def test_dangling_near_points_at_near() -> None:
-    assert error("Putin NEAR/5").column == 7
-
-
-def test_tilde_without_phrase_is_refused() -> None:
-    assert error("Putin~2").column == 6
-    assert error('"Putin Trump"~').column == 14
-
-
-def test_proximity_needs_two_words() -> None:
-    assert error('"Putin"~5').column == 8
-
-
-def test_term_without_letters_is_refused() -> None:
-    assert error("Putin &").column == 7
-
-
-def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
-    assert "nests too deeply" in str(error("(a OR " * 200 + "b" + ")" * 200))
-    assert error("NOT " * 5000 + "a").column == 64 * 4 + 1
-
-
-# --- properties ---------------------------------------------------------------------------
-
-_WORDS = st.sampled_from(
-    [
-        "Putin",
-        "Selenskyj",
-        "Übergabe",
-        "Straße",
-        "and",
-        "ANDROID",
-        "x",
-        "10:30",
-        "Ukraine-Konflikt",
-        "Erdoğan",
-        "near",
-        "NEARLY",
-    ]
-)
-_SIMPLE = st.from_regex(r"[A-Za-zÄÖÜäöüßğ]([A-Za-z0-9äöüß-]{0,6}[a-z0-9])?", fullmatch=True).filter(
-    lambda w: w not in {"AND", "OR", "NOT", "NEAR"}
-)
-_WORD = st.one_of(_WORDS, _SIMPLE, _SIMPLE.map(lambda w: w + "*"))
-_SINGLE = st.from_regex(r"[A-Za-zäöü]{1,6}", fullmatch=True).filter(
-    lambda w: w not in {"AND", "OR", "NOT", "NEAR"}
-)
-_PHRASE = st.lists(_WORDS | _SINGLE, min_size=1, max_size=3).map(lambda w: '"' + " ".join(w) + '"')
-_PROXIMITY = st.one_of(
-    st.tuples(st.lists(_SINGLE, min_size=2, max_size=3), st.integers(0, 20)).map(
-        lambda p: '"' + " ".join(p[0]) + f'"~{p[1]}'
-    ),
-    st.tuples(_SINGLE, st.integers(0, 20), _SINGLE.map(lambda w: w + "*")).map(
-        lambda p: f"{p[0]} NEAR/{p[1]} {p[2]}"
-    ),
-)
-_META = st.tuples(st.sampled_from(["topic", "lang", "source", "feed", "tag"]), _SINGLE | _PHRASE)
-_LEAF = st.one_of(_WORD, _PHRASE, _PROXIMITY, _META.map(lambda m: f"{m[0]}:{m[1]}"))
-
-
-def _combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    pairs = st.tuples(inner, inner)
-    return st.one_of(
-        pairs.map(lambda p: f"{p[0]} AND {p[1]}"),
-        pairs.map(lambda p: f"{p[0]} OR {p[1]}"),
-        pairs.map(lambda p: f"{p[0]} {p[1]}"),
-        inner.map(lambda q: f"({q})"),
-        inner.map(lambda q: f"NOT {q}"),
-        inner.map(lambda q: f"-({q})"),
-        inner.map(lambda q: f"title:({q})"),
-        inner.map(lambda q: f"text:({q})"),
-    )
-
-
-VALID_QUERIES = st.recursive(_LEAF, _combine, max_leaves=8)
-SAMPLE_QUERIES = [
-    parse_query(q)
-    for q in (
-        "Putin AND Selenskyj",
-        '"Trump und Putin"',
-        "Friedens* NEAR/3 Putin",
-        '"a b c"~2',
-        "title:(Putin OR Trump*) -text:Merz",
-        "source:dpa lang:de topic:ukraine-war",
-        "NOT ü",
-    )
-]
-
-
-@given(VALID_QUERIES)
-@settings(max_examples=300)
-def test_parse_str_parse_is_stable(text: str) -> None:
-    query = parse_query(text)
-    assert parse_query(str(query)) == query
-    assert str(parse_query(str(query))) == str(query)
-
-
-@given(st.text(), st.text(), st.sampled_from(SAMPLE_QUERIES))
-def test_match_never_raises_and_spans_slice_the_original(
-    title: str, text: str, query: Query
-) -> None:
-    found = match_query(query, prepare_target(MatchTarget(title, text, source=text[:20])))
-    for span in found or ():
-        assert (title if span.field == "title" else text)[span.start : span.end] == span.text
-
-
-@given(st.text())
-def test_fold_is_idempotent(text: str) -> None:
-    assert fold(fold(text)) == fold(text)
-
-
-def test_fold_is_idempotent_on_every_code_point() -> None:
-    bad = [c for c in map(chr, range(sys.maxunicode + 1)) if fold(fold(c)) != fold(c)]
-    assert bad == []
-
-
-_QUERYISH = st.lists(
-    st.sampled_from(
-        [
-            "(",
-            ")",
-            '"',
-            "~",
-            ":",
-            "-",
-            "*",
-            "?",
-            " ",
-            "AND",
-            "OR",
-            "NOT",
-            "NEAR",
-            "NEAR/3",
-            "~2",
-            "title:",
-            "lang:",
-            "foo:",
-            "Putin",
-            "ü",
-            "&",
-            "a",
-            "\n",
-        ]
-    ),
-    max_size=12,
-).map("".join)
-
-
-@given(st.one_of(st.text(), _QUERYISH))
-@settings(max_examples=500)
-def test_parse_returns_a_query_or_raises_rule_error(text: str) -> None:
-    try:
-        query = parse_query(text)
-    except RuleError as err:
-        assert 1 <= err.column <= max(len(text), 1)
-        return
-    assert parse_query(str(query)) == query
