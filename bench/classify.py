@@ -239,7 +239,7 @@ def dev_errors(samples: Sequence[Sample], classifier: TopicClassifier) -> list[d
     """The development rows the rules get wrong (held-out rows are never listed)."""
     errors = []
     for sample in samples:
-        if sample.split not in ("dev", "fresh-dev"):
+        if sample.held_out:
             continue
         predicted = rules_predict(classifier, sample)
         wrong = sorted(predicted - {sample.gold})

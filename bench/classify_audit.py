@@ -78,7 +78,6 @@ DESKS: dict[str, dict[str, str]] = {
 }
 """The desks an editor may name, per language: the mapped topics and the rest of the news."""
 UNMAPPED_SECTION_DESK = {"Inland": "domestic", "Panorama": "panorama", "Etat": "media"}
-HELD_OUT = ("heldout", "fresh-heldout")
 TEXT_CHARS = 700
 
 
@@ -116,15 +115,14 @@ def choose_items(
     """Up to ``per_topic`` held-out rows per language and mapped topic that the rules give
     that topic (a row predicted two topics counts for both), shuffled, numbered per language."""
     rng = random.Random(seed)
-    predicted = {id(s): predict(s) for s in rows if s.split in HELD_OUT}
-    chosen: dict[int, Sample] = {}
+    predicted = {s: predict(s) for s in rows if s.held_out}
+    chosen: dict[Sample, None] = {}  # a dict keeps the draw's order, a set would not
     for language in LANGUAGES:
-        candidates = [s for s in rows if s.language == language and id(s) in predicted]
+        candidates = [s for s in predicted if s.language == language]
         for topic in mapped_topics(language):
-            having = [s for s in candidates if topic in predicted[id(s)]]
-            for sample in rng.sample(having, min(per_topic, len(having))):
-                chosen[id(sample)] = sample
-    order = list(chosen.values())
+            having = [s for s in candidates if topic in predicted[s]]
+            chosen.update(dict.fromkeys(rng.sample(having, min(per_topic, len(having)))))
+    order = list(chosen)
     rng.shuffle(order)
     numbered: list[tuple[Item, Sample]] = []
     for language in LANGUAGES:
@@ -135,7 +133,7 @@ def choose_items(
                 s.source_row,
                 s.fresh,
                 s.section,
-                tuple(sorted(predicted[id(s)])),
+                tuple(sorted(predicted[s])),
             )
             numbered.append((item, s))
     return numbered

@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"boundary sweep failed: {exc}", file=sys.stderr)
         return 1
-    rows = [s for s in samples if s.language == args.language and s.split in ("dev", "fresh-dev")]
+    rows = [s for s in samples if s.language == args.language and not s.held_out]
     spec = load_config(ROOT / "config").taxonomy
     shipped = shipped_boundary(spec, args.language)
     boundaries = grid()

@@ -260,7 +260,7 @@ def sweep(
 def calibrate(
     spec: TaxonomySpec, samples: Sequence[Sample], k: int = FOLDS, floor: float = FLOOR
 ) -> list[dict[str, Any]]:
-    dev = [s for s in samples if s.split in ("dev", "fresh-dev")]
+    dev = [s for s in samples if not s.held_out]
     found = []
     for language in LANGUAGES:
         rows = [s for s in dev if s.language == language]
