@@ -27,8 +27,29 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHand
 @pytest.fixture
 def redis_conn(redis_server: RedisHandle) -> redis.Redis:
     """A clean Redis database for one test."""
-    redis_server.client.flushall()
+    try:
+        redis_server.client.flushall()
+    except redis.ConnectionError as error:
+        pytest.fail(embedded_redis_gone(redis_server, error), pytrace=False)
     return redis_server.client
+
+
+def embedded_redis_gone(handle: RedisHandle, error: redis.ConnectionError) -> str:
+    """What is known of a session server that stopped answering: once seen, never reproduced,
+    so the failure carries the server's own last words."""
+    server = handle.embedded
+    if server is None:
+        return f"the session's Redis at {handle.url} does not answer: {error}"
+    status = Path(f"/proc/{server.pid}/status")
+    lines = status.read_text().splitlines() if status.exists() else ["State: gone"]
+    state = next(
+        (line.split(":", 1)[1].strip() for line in lines if line.startswith("State:")), "?"
+    )
+    log = "\n".join(server.redis_log_tail(20)) if server.logfile else "(no log)"
+    return (
+        f"the session's embedded Redis (pid {server.pid}, state {state}) "
+        f"does not answer at {handle.url}: {error}\nits log ends:\n{log}"
+    )
 
 
 @pytest.fixture
