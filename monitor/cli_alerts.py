@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from monitor import outbox
 from monitor.config import Config
 from monitor.model import DeliveryState
+from monitor.outbox_view import alerts_table, digests_table
 from monitor.queues import (
     DIGEST_JOB,
     NOTIFY_JOB,
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 alerts_app = typer.Typer()
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False)
-
-
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 @alerts_app.callback(invoke_without_command=True)
@@ -61,42 +57,13 @@ def alerts(
             records = [digest_record(sent) for sent in found_digests]
             print(json.dumps(records, ensure_ascii=False, indent=2))
             return
-        table = Table("id", "channel", "schedule", "period end", "state", "attempts", "sent at")
-        table.add_column("last error")
-        for sent in found_digests:
-            table.add_row(
-                str(sent.id),
-                sent.channel,
-                sent.schedule,
-                _when(sent.period_end),
-                sent.state.value,
-                str(sent.attempts),
-                _when(sent.sent_at),
-                sent.last_error or "",
-            )
-        out.print(table)
+        out.print(digests_table(found_digests))
         return
     found = outbox.list_deliveries(engine)
     if as_json:
         print(json.dumps([delivery_record(d) for d in found], ensure_ascii=False, indent=2))
         return
-    table = Table("id", "rule", "channel", "cluster", "mode", "state", "attempts", "sent at")
-    table.add_column("last error")
-    for d in found:
-        version = f" v{d.cluster_version}" if d.cluster_version > 1 else ""
-        mode = d.mode.value + (f" #{d.digest_id}" if d.digest_id is not None else "")
-        table.add_row(
-            str(d.id),
-            d.rule_id,
-            d.channel,
-            d.cluster_id + version,
-            mode,
-            d.state.value,
-            str(d.attempts),
-            _when(d.sent_at),
-            d.last_error or "",
-        )
-    out.print(table)
+    out.print(alerts_table(found))
 
 
 @alerts_app.command("retry")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from monitor.dead_letters import list_dead_letters
+from monitor.outbox_view import dead_letters_table
 from monitor.queues import connect_redis
 
 if TYPE_CHECKING:
@@ -40,15 +39,4 @@ def dead_letters(
     if as_json:
         print(json.dumps([letter.record() for letter in letters], ensure_ascii=False, indent=2))
         return
-    table = Table("failed at", "feed", "url", "reason", "message", "attempts", "source")
-    for letter in letters:
-        table.add_row(
-            letter.failed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            letter.feed_id,
-            letter.url,
-            letter.reason,
-            letter.message,
-            str(letter.attempts),
-            letter.source,
-        )
-    out.print(table)
+    out.print(dead_letters_table(letters))
