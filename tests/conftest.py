@@ -11,9 +11,12 @@ import redis
 from sqlalchemy.engine import Engine
 
 from monitor import store
+from monitor.config import load_config
 from monitor.demo.mailbox import Mailbox
 from monitor.queues import RedisHandle, connect_redis
-from tests.support import LoopbackServer, free_port, postgres_bindir, start_postgres
+from monitor.taxonomy import TaxonomySpec
+from tests.support import ROOT, LoopbackServer, free_port, postgres_bindir, start_postgres
+from workers.classify import TopicClassifier, compile_taxonomy
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +53,18 @@ def embedded_redis_gone(handle: RedisHandle, error: redis.ConnectionError) -> st
         f"the session's embedded Redis (pid {server.pid}, state {state}) "
         f"does not answer at {handle.url}: {error}\nits log ends:\n{log}"
     )
+
+
+@pytest.fixture(scope="session")
+def spec() -> TaxonomySpec:
+    """The shipped taxonomy (config/topics.yaml)."""
+    return load_config(ROOT / "config").taxonomy
+
+
+@pytest.fixture(scope="session")
+def classifier(spec: TaxonomySpec) -> TopicClassifier:
+    """The shipped taxonomy, compiled."""
+    return compile_taxonomy(spec)
 
 
 @pytest.fixture

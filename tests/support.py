@@ -264,6 +264,14 @@ def start_postgres(bindir: Path) -> ThrowawayPostgres:
     )
 
 
+def topic_ids(matches: tuple[TopicMatch, ...]) -> set[str]:
+    return {m.id for m in matches}
+
+
+def topic_match(matches: tuple[TopicMatch, ...], topic_id: str) -> TopicMatch:
+    return next(m for m in matches if m.id == topic_id)
+
+
 def small_spec(**topics: dict[str, Any]) -> TaxonomySpec:
     """A taxonomy written inline: topic id → the rest of its fields."""
     return TaxonomySpec.model_validate(

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from bench.classify_boundary import (
     Boundary,
     meeting_bar,
     shipped_boundary,
     with_boundary,
 )
-from monitor.config import load_config
 from monitor.taxonomy import TaxonomySpec, TopicSpec
-from tests.support import ROOT
 from workers.classify import classify_article, compile_taxonomy
 
 BUSINESS_OF_TECH = [
@@ -30,11 +26,6 @@ BUSINESS_OF_TECH = [
     ),
     ("Retailer's profit falls", "Shares of the retailer fell after quarterly profit missed."),
 ]
-
-
-@pytest.fixture(scope="module")
-def spec() -> TaxonomySpec:
-    return load_config(ROOT / "config").taxonomy
 
 
 def topic(spec: TaxonomySpec, topic_id: str) -> TopicSpec:

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.model import TopicMatch
 from monitor.taxonomy import TaxonomySpec
-from tests.support import small_spec
+from tests.support import small_spec, topic_ids
 from workers.classify import classify_article, compile_taxonomy
-
-
-def ids(matches: tuple[TopicMatch, ...]) -> set[str]:
-    return {m.id for m in matches}
 
 
 def competing_spec(dominance: float) -> TaxonomySpec:
@@ -37,19 +32,19 @@ EARNINGS = "Aktien, Aktien, Aktien und Aktienkurse: der Chip-Hersteller und der 
 
 def test_dominance_drops_a_competing_topic_mentioned_in_passing() -> None:
     found = classify_article(compile_taxonomy(competing_spec(0.5)), "", EARNINGS)
-    assert ids(found) == {"economy", "politics"}
+    assert topic_ids(found) == {"economy", "politics"}
 
 
 def test_without_dominance_every_topic_over_its_threshold_is_kept() -> None:
     found = classify_article(compile_taxonomy(competing_spec(0.0)), "", EARNINGS)
-    assert ids(found) == {"economy", "tech", "politics"}
+    assert topic_ids(found) == {"economy", "tech", "politics"}
 
 
 def test_threshold_per_language_applies_to_that_languages_articles() -> None:
     rules = {"all": {"terms": {"Gipfel": 2}}}
     spec = small_spec(summit={"rules": rules, "threshold": {"all": 0.6, "de": 0.3}})
     classifier = compile_taxonomy(spec)
-    assert ids(classify_article(classifier, "", "Gipfel", "de")) == {"summit"}
+    assert topic_ids(classify_article(classifier, "", "Gipfel", "de")) == {"summit"}
     assert classify_article(classifier, "", "Gipfel", "en") == ()
 
 
@@ -57,7 +52,7 @@ def test_unknown_language_takes_the_all_threshold() -> None:
     rules = {"de": {"terms": {"Gipfel": 2}}}
     classifier = compile_taxonomy(small_spec(summit={"rules": rules, "threshold": {"de": 0.3}}))
     assert classify_article(classifier, "", "Gipfel", None) == ()  # all: 0.5 by default
-    assert ids(classify_article(classifier, "", "Gipfel", "de")) == {"summit"}
+    assert topic_ids(classify_article(classifier, "", "Gipfel", "de")) == {"summit"}
 
 
 def yielding_spec(yields_to: Any) -> TaxonomySpec:
@@ -72,14 +67,14 @@ TAKEOVER = "Der Chip-Hersteller übernimmt den Rivalen: Aktien, Aktien, Aktien, 
 
 def test_topic_yields_to_another_assigned_topic() -> None:
     classifier = compile_taxonomy(yielding_spec(["tech"]))
-    assert ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
-    assert ids(classify_article(classifier, "", "Aktien fallen", "de")) == {"economy"}
+    assert topic_ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
+    assert topic_ids(classify_article(classifier, "", "Aktien fallen", "de")) == {"economy"}
 
 
 def test_yields_to_per_language_applies_only_to_that_language() -> None:
     classifier = compile_taxonomy(yielding_spec({"de": ["tech"]}))
-    assert ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
-    assert ids(classify_article(classifier, "", TAKEOVER, "en")) == {"economy", "tech"}
+    assert topic_ids(classify_article(classifier, "", TAKEOVER, "de")) == {"tech"}
+    assert topic_ids(classify_article(classifier, "", TAKEOVER, "en")) == {"economy", "tech"}
 
 
 def passing_spec(passing: float) -> TaxonomySpec:
@@ -98,15 +93,15 @@ BURGLARY = "Polizei, Polizeisprecher, Polizeibericht, Polizeistreife: Hinweise �
 
 def test_passing_drops_a_competing_topic_a_cross_cutting_story_mentions_in_passing() -> None:
     found = classify_article(compile_taxonomy(passing_spec(0.4)), "", BURGLARY)
-    assert ids(found) == {"crime"}
+    assert topic_ids(found) == {"crime"}
 
 
 def test_without_passing_a_cross_cutting_story_keeps_the_topic_it_mentions() -> None:
     found = classify_article(compile_taxonomy(passing_spec(0.0)), "", BURGLARY)
-    assert ids(found) == {"crime", "tech"}
+    assert topic_ids(found) == {"crime", "tech"}
 
 
 def test_passing_keeps_a_competing_topic_about_as_strong_as_the_cross_cutting_one() -> None:
     text = "Die Polizei warnt: gefälschte Websites, Website-Betrug, Website-Kopien."
     found = classify_article(compile_taxonomy(passing_spec(0.4)), "", text)
-    assert ids(found) == {"crime", "tech"}
+    assert topic_ids(found) == {"crime", "tech"}

@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.config import load_config
 from monitor.taxonomy import TaxonomySpec
-from tests.support import ROOT, small_spec
-
-
-@pytest.fixture(scope="module")
-def spec() -> TaxonomySpec:
-    return load_config(ROOT / "config").taxonomy
+from tests.support import small_spec
 
 
 def test_unknown_parent_is_rejected_naming_the_topic() -> None:
