@@ -18,6 +18,7 @@ Keys: ``wirewatch:dead-letters`` (hash: entry id → JSON) and ``wirewatch:dead-
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -128,6 +129,9 @@ def _from_json(raw: bytes | str) -> DeadLetter:
     )
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Group|Timeout)\b")
+
+
 def _from_job(job: Job) -> DeadLetter:
     try:
         item = job.args[0] if job.args else None
@@ -135,9 +139,7 @@ def _from_job(job: Job) -> DeadLetter:
         item = None
     results = job.results()
     failures = [r for r in results if r.type == Result.Type.FAILED]
-    last_line = ""
-    if failures and failures[0].exc_string:
-        last_line = failures[0].exc_string.strip().splitlines()[-1]
+    last_line = exception_line(failures[0].exc_string or "") if failures else ""
     failed_at = job.ended_at or (failures[0].created_at if failures else None)
     return DeadLetter(
         url=item.url if isinstance(item, FeedItem) else "",
@@ -148,6 +150,16 @@ def _from_job(job: Job) -> DeadLetter:
         attempts=max(1, len(failures)),
         source="rq",
     )
+
+
+def exception_line(traceback: str) -> str:
+    """The line of a formatted traceback that names the exception ("OverflowError: …"): its
+    last line, or for an exception group the innermost exception's, not the box drawn round it."""
+    for line in reversed(traceback.splitlines()):
+        text = line.strip().lstrip("|").strip()
+        if _EXCEPTION_LINE.match(text):
+            return text
+    return traceback.strip().splitlines()[-1] if traceback.strip() else ""
 
 
 def _utc(value: datetime) -> datetime:

@@ -65,7 +65,9 @@ class ConfigError(WirewatchError):
 
 class FetchError(WirewatchError):
     """Reasons: timeout, connect, dns, tls, http_status, too_large, content_type, redirects,
-    blocked (the SSRF guard refused the address), decoding (a corrupt compressed body)."""
+    blocked (the SSRF guard refused the address), decoding (a corrupt compressed body),
+    invalid_url (one no request can be made to). ``temporary`` marks a failure that says
+    itself it will pass (a resolver's "try again"), whatever its reason."""
 
     reason = "fetch"
 
@@ -77,11 +79,13 @@ class FetchError(WirewatchError):
         url: str,
         status: int | None = None,
         retry_after: float | None = None,
+        temporary: bool = False,
     ) -> None:
         super().__init__(message, reason=reason)
         self.url = url
         self.status = status
         self.retry_after = retry_after
+        self.temporary = temporary
 
 
 class ParseError(WirewatchError):

@@ -19,7 +19,12 @@ from typer.testing import CliRunner
 from monitor import store
 from monitor.cli import app
 from monitor.config import Config, load_config
-from monitor.dead_letters import DeadLetter, list_dead_letters, record_dead_letter
+from monitor.dead_letters import (
+    DeadLetter,
+    exception_line,
+    list_dead_letters,
+    record_dead_letter,
+)
 from monitor.errors import FetchError
 from monitor.model import FeedItem, stable_id
 from monitor.queues import ARTICLE_JOB, QueueName, RedisHandle, queue
@@ -252,3 +257,25 @@ def test_cli_shows_dead_letters_in_a_table(
 def test_cli_dead_letters_has_help_with_an_example() -> None:
     result = runner.invoke(app, ["dead-letters", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_an_exception_groups_reason_is_its_inner_exception_not_the_box_around_it() -> None:
+    traceback = (
+        "  + Exception Group Traceback (most recent call last):\n"
+        '  |   File "httpcore/_backends/anyio.py", line 113, in connect_tcp\n'
+        "  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n"
+        "  +-+---------------- 1 ----------------\n"
+        "    | Traceback (most recent call last):\n"
+        "    | OverflowError: connect(): port must be 0-65535.\n"
+        "    +------------------------------------\n"
+    )
+    assert exception_line(traceback) == "OverflowError: connect(): port must be 0-65535."
+
+
+def test_a_tracebacks_reason_is_its_exception_line_even_with_a_message_over_two_lines() -> None:
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "workers/jobs.py", line 12, in process_article\n'
+        "ValueError: first line\nsecond line\n"
+    )
+    assert exception_line(traceback) == "ValueError: first line"

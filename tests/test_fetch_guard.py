@@ -16,9 +16,7 @@ from monitor.config import load_config
 from monitor.errors import FetchError
 from tests.fetch_client import HTML, PAGE, SETTINGS, allowed, guarded_get, refused
 from tests.support import ROOT, LoopbackServer, Reply
-from workers.fetch import (
-    fetch_page,
-)
+from workers.fetch import fetch_page, is_transient
 
 
 @pytest.fixture
@@ -131,6 +129,36 @@ def test_an_unresolvable_host_is_a_dns_error() -> None:
 
     error = refused("http://nowhere.example/", resolver=nxdomain)
     assert error.reason == "dns" and "nowhere.example" in str(error)
+
+
+def test_an_unresolvable_host_is_not_retried() -> None:
+    async def nxdomain(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    assert not is_transient(refused("http://nowhere.example/", resolver=nxdomain))
+
+
+def test_a_resolver_that_says_try_again_is_a_dns_error_worth_retrying() -> None:
+    async def busy(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    error = refused("http://news.example/", resolver=busy)
+    assert error.reason == "dns" and "for now" in str(error)
+    assert is_transient(error)
+
+
+def test_a_redirect_to_a_port_out_of_range_is_an_invalid_url_not_a_crash(
+    http_server: LoopbackServer, connections: list[str]
+) -> None:
+    url = http_server.serve("/go", Reply(301, b"", {"Location": "http://127.0.0.1:99999/x"}))
+    error = refused(url, allow=("127.0.0.0/8",))
+    assert (error.reason, str(error)) == ("invalid_url", "invalid URL: port 99999 is out of range")
+    assert connections == [f"127.0.0.1:{http_server.port}"]
+
+
+def test_a_host_name_no_request_can_be_made_to_is_an_invalid_url() -> None:
+    error = refused("http://ex\u00e4mple..com/feed.xml")
+    assert error.reason == "invalid_url" and "exämple..com" in str(error)
 
 
 def test_the_shipped_demo_entry_admits_the_demo_port_and_no_other(

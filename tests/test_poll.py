@@ -174,6 +174,31 @@ def test_a_silent_server_times_out_and_the_batch_carries_on(
 
 
 @pytest.mark.usefixtures("runtime_ready")
+def test_a_feed_url_no_request_can_be_made_to_fails_alone_and_the_batch_carries_on(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    broken = Feed(id="broken", url="http://ex\u00e4mple..com/feed.xml", outlet="Broken")
+    counts = jobs.poll_feeds([broken, feed(http_server)])
+    assert (counts["failed"], counts["new"]) == (1, 2)
+    state = load_feed_state(redis_conn, "broken")
+    assert state.last_error_reason == "invalid_url" and "exämple..com" in (state.last_error or "")
+    assert load_feed_state(redis_conn, "test-feed").status is FeedStatus.OK
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_a_redirect_to_a_port_out_of_range_fails_that_feed_alone(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    http_server.serve("/gone.xml", Reply(301, b"", {"Location": "http://127.0.0.1:99999/f.xml"}))
+    gone = Feed(id="gone", url=http_server.base_url + "/gone.xml", outlet="Gone")
+    counts = jobs.poll_feeds([gone, feed(http_server)])
+    assert (counts["failed"], counts["new"]) == (1, 2)
+    assert load_feed_state(redis_conn, "gone").last_error_reason == "invalid_url"
+
+
+@pytest.mark.usefixtures("runtime_ready")
 def test_repeated_301s_move_the_feed_to_its_new_url(
     http_server: LoopbackServer, redis_conn: redis.Redis
 ) -> None:

@@ -28,6 +28,7 @@ from workers.guard import AllowList, refusal
 __all__ = [
     "AddressBlocked",
     "GuardedBackend",
+    "InvalidAddress",
     "Resolver",
     "Unresolvable",
     "make_client",
@@ -49,8 +50,16 @@ class AddressBlocked(Exception):
     """The guard refused every connection to a host (the message names class and address)."""
 
 
+class InvalidAddress(Exception):
+    """No connection can be made to this host and port (a port out of range)."""
+
+
 class Unresolvable(Exception):
-    """The host name has no address."""
+    """The host name has no address; ``temporary`` when the resolver said to try again."""
+
+    def __init__(self, message: str, *, temporary: bool = False) -> None:
+        super().__init__(message)
+        self.temporary = temporary
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -75,6 +84,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
+        if not 0 < port < 65536:  # a Location header's, say: the socket layer would raise
+            raise InvalidAddress(f"port {port} is out of range")
         addresses = await self._addresses(host, port, timeout)
         for address in addresses:  # one blocked address refuses the host: no retry elsewhere
             if (why := refusal(address, port, self._allow, host=host)) is not None:
@@ -101,7 +112,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"DNS lookup for {host} timed out") from exc
         except OSError as exc:
-            raise Unresolvable(f"DNS lookup failed for {host}: {exc}") from exc
+            temporary = isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_AGAIN
+            raise Unresolvable(
+                f"DNS lookup failed for {host}{' for now' if temporary else ''}: {exc}",
+                temporary=temporary,
+            ) from exc
         if not found:
             raise Unresolvable(f"DNS lookup failed for {host}: no address")
         return found

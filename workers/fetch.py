@@ -5,7 +5,7 @@ One async implementation: the batch poller runs many fetches concurrently; the s
 article job runs one through ``fetch_page`` (``asyncio.run``), not a sync twin of it.
 httpx errors are translated here into ``FetchError`` with a stable reason — "dns",
 "connect", "tls", "timeout", "http_status", "too_large", "redirects", "blocked",
-"content_type", "decoding", "transport" — and never escape as httpx types.
+"content_type", "decoding", "invalid_url", "transport" — and never escape as httpx types.
 
 The SSRF guard sits where connections are made (``workers.client``: a guarded client
 resolves, checks and connects to a checked address). Redirects are followed here, one
@@ -25,7 +25,14 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
-from workers.client import AddressBlocked, Resolver, Unresolvable, make_client, resolve
+from workers.client import (
+    AddressBlocked,
+    InvalidAddress,
+    Resolver,
+    Unresolvable,
+    make_client,
+    resolve,
+)
 from workers.decode import ContentDecoder, DecodeError
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -69,8 +76,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 def is_transient(error: FetchError) -> bool:
-    """Worth retrying later: timeouts, refused connections, 5xx, 408 and 429."""
-    if error.reason in {"timeout", "connect", "transport"}:
+    """Worth retrying later: timeouts, refused connections, 5xx, 408 and 429, and whatever
+    said itself that it will pass (a resolver's "try again")."""
+    if error.temporary or error.reason in {"timeout", "connect", "transport"}:
         return True
     return error.reason == "http_status" and (
         (error.status or 0) >= 500 or error.status in (408, 429)
@@ -106,7 +114,9 @@ async def fetch(
     except AddressBlocked as exc:
         raise FetchError(str(exc), reason="blocked", url=url) from exc
     except Unresolvable as exc:
-        raise FetchError(str(exc), reason="dns", url=url) from exc
+        raise FetchError(str(exc), reason="dns", url=url, temporary=exc.temporary) from exc
+    except (httpx.InvalidURL, InvalidAddress) as exc:
+        raise FetchError(f"invalid URL: {exc}", reason="invalid_url", url=url) from exc
     except DecodeError as exc:
         raise FetchError(str(exc), reason="decoding", url=url) from exc
     except httpx.TimeoutException as exc:
@@ -237,9 +247,11 @@ def _connect_error(exc: httpx.ConnectError, url: str) -> FetchError:
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, ssl.SSLError) or "SSL" in text or "CERTIFICATE" in text:
         return FetchError(f"TLS handshake failed: {text}", reason="tls", url=url)
-    if any(
-        s in text for s in ("Name or service not known", "nodename", "Temporary failure in name")
-    ):
+    if "Temporary failure in name" in text:
+        return FetchError(
+            f"DNS lookup failed for now: {text}", reason="dns", url=url, temporary=True
+        )
+    if any(s in text for s in ("Name or service not known", "nodename")):
         return FetchError(f"DNS lookup failed: {text}", reason="dns", url=url)
     if "refused" in text.lower():
         return FetchError(f"connection refused: {text}", reason="connect", url=url)

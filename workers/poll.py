@@ -21,12 +21,15 @@ import redis.asyncio as aioredis
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError, ParseError
+from monitor.logs import get_logger
 from monitor.model import Feed, FeedItem, FeedState
 from monitor.polling import PollOutcome
 from monitor.queues import KEY_PREFIX
 from workers.client import make_client
 from workers.feeds import parse_feed
 from workers.fetch import FetchResult, fetch
+
+log = get_logger("wirewatch.poll")
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -120,6 +123,10 @@ async def poll_one(
         )
     except ParseError as exc:
         return FeedPoll(feed, PollOutcome(http_status=200, error_reason=exc.reason, error=str(exc)))
+    except Exception as exc:  # a bug or a library's surprise must not cost the batch's other feeds
+        log.exception("feed.poll_crashed", feed=feed.id, url=url)
+        error = f"unexpected {type(exc).__name__} while polling: {exc}"
+        return FeedPoll(feed, PollOutcome(error_reason="unexpected", error=error))
     problem = parsed.problem
     if not parsed.items and problem is None:
         problem = "empty feed: the document holds no entries with a link"
