@@ -138,6 +138,35 @@ def test_a_copy_after_the_window_starts_a_new_cluster(
     assert late == ClusterAssignment("late", 1, True)
 
 
+def test_a_copy_after_the_window_starts_a_new_cluster_while_another_worker_prunes(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    title, body = seed_story()
+    clusters = index(redis_server)
+    clusters.assign("early", title, body, NOW)
+    pruning = redis_conn.lock("wirewatch:lock:cluster-prune", timeout=60)
+    assert pruning.acquire(blocking=False)  # another worker is pruning: this one skips it
+    try:
+        late = clusters.assign("late", title, body, NOW + WINDOW + timedelta(seconds=1))
+    finally:
+        pruning.release()
+    assert late == ClusterAssignment("late", 1, True)
+
+
+def test_a_copy_after_the_window_starts_a_new_cluster_behind_a_pruning_backlog(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    title, body = seed_story()
+    clusters = index(redis_server)
+    expired = NOW - timedelta(hours=1)
+    for n in range(PRUNE_BATCH + 5):  # more expired stories than one assignment prunes
+        words = " ".join(f"wort{n}x{k}" for k in range(40))
+        clusters.assign(f"filler-{n}", f"Meldung {n}", words, expired)
+    clusters.assign("early", title, body, NOW)
+    late = clusters.assign("late", title, body, NOW + WINDOW + timedelta(seconds=1))
+    assert late == ClusterAssignment("late", 1, True)
+
+
 def test_a_copy_within_the_window_still_joins(
     redis_server: RedisHandle, redis_conn: redis.Redis
 ) -> None:

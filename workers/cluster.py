@@ -201,7 +201,7 @@ class ClusterIndex:
             known = self._assignment(story_id)
             if known is not None:
                 return known
-            cluster_id = self._match(print_, body, opening) if indexed else None
+            cluster_id = self._match(print_, body, opening, self._cutoff(now)) if indexed else None
             if cluster_id is None:
                 assignment = ClusterAssignment(story_id, 1, True)
                 if indexed:  # nothing can join a story too short to index
@@ -244,8 +244,15 @@ class ClusterIndex:
             return None
         return ClusterAssignment(cluster.decode(), int(version), new == b"1")
 
-    def _match(self, print_: Fingerprint, body: MinHash, opening: MinHash) -> str | None:
-        """The cluster of the most similar earlier story that is a copy of this one."""
+    def _cutoff(self, now: datetime) -> float:
+        """The time before which a story is outside the window."""
+        return (now - timedelta(hours=self.settings.window_hours)).timestamp()
+
+    def _match(
+        self, print_: Fingerprint, body: MinHash, opening: MinHash, cutoff: float
+    ) -> str | None:
+        """The cluster of the most similar earlier story, seen within the window, that is a
+        copy of this one."""
         found = cast(list[str], self._bodies.query(body) + self._openings.query(opening))
         candidates = sorted(set(found))
         if not candidates:
@@ -253,11 +260,18 @@ class ClusterIndex:
         with self.connection.pipeline(transaction=False) as pipe:
             for candidate in candidates:
                 pipe.hmget(_STORY + candidate, ["cluster", "title", "shingles"])
-            stored = cast(list[list[bytes | None]], pipe.execute())
+                pipe.zscore(_STORIES_BY_TIME, candidate)
+            replies = pipe.execute()
+        stored = cast(list[list[bytes | None]], replies[0::2])
+        seen = cast(list[float | None], replies[1::2])
         best: tuple[float, str] | None = None
-        for cluster, title, packed in stored:
+        for (cluster, title, packed), when in zip(stored, seen, strict=True):
             if cluster is None or title is None or packed is None:
                 continue  # pruned between query and read, or a crash left it half-written
+            if when is None or when < cutoff:
+                # Pruning lags (one worker at a time, PRUNE_BATCH a go): an entry still in
+                # the index may be past the window, and a copy arriving after it starts anew.
+                continue
             old = Fingerprint(title.decode(), unpack(packed))
             if same_story(print_, old):
                 score = similarity(print_, old)
@@ -331,7 +345,7 @@ class ClusterIndex:
         """Forget the stories (and then clusters) last seen before the window; one worker at a
         time, and none waits for it: the next assignment prunes what is left. One round trip
         when nothing has expired, which is every assignment but a few."""
-        cutoff = (now - timedelta(hours=self.settings.window_hours)).timestamp()
+        cutoff = self._cutoff(now)
         with self.connection.pipeline(transaction=False) as pipe:
             for key in (_STORIES_BY_TIME, _HEADS_BY_TIME):
                 pipe.zrangebyscore(key, "-inf", f"({cutoff}", start=0, num=PRUNE_BATCH)
