@@ -122,6 +122,7 @@ def _enqueue(c: Context, config: Config, func: str, args: tuple[object, ...], jo
     """Queue the job for the workers (they need not run now: it waits in Redis)."""
     handle = connect_redis(config.settings.redis_url, c.data_dir)
     try:
-        enqueue_delivery_job(handle.client, func, args, job_id=job_id)
+        send_timeout = config.settings.notify.send_timeout
+        enqueue_delivery_job(handle.client, func, args, job_id=job_id, send_timeout=send_timeout)
     finally:
         handle.close()

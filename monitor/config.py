@@ -116,7 +116,8 @@ class NotifySettings(_Strict):
     max_attempts: int = Field(5, ge=1)
     retry_base_seconds: float = Field(10.0, gt=0)
     send_timeout: int = Field(120, ge=5)
-    """How long one send may hold a delivery's lock; a worker killed mid-send frees it then."""
+    """How long one send may take before RQ stops it (a failed attempt); its lock lives
+    ``SEND_LOCK_GRACE_SECONDS`` longer, and a worker killed mid-send frees it then."""
 
 
 class Settings(_Strict):

@@ -54,6 +54,7 @@ def dispatch_digests(connection: redis.Redis, config: Config, now: datetime) -> 
             DIGEST_JOB,
             (channel, key, end.isoformat()),
             job_id=job_id,
+            send_timeout=config.settings.notify.send_timeout,
             claim_ttl=DIGEST_CLAIM_TTL,
         ):
             count += 1
@@ -65,6 +66,7 @@ def requeue_undelivered(
     connection: redis.Redis,
     engine: Engine,
     *,
+    send_timeout: int,
     min_age: timedelta = timedelta(0),
 ) -> int:
     """Enqueue a job for every alert and digest recorded but not sent (after a crash or stop).
@@ -78,7 +80,12 @@ def requeue_undelivered(
             continue
         job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
         if enqueue_delivery_job(
-            connection, NOTIFY_JOB, (delivery.id,), job_id=job_id, claim_ttl=SWEEP_CLAIM_TTL
+            connection,
+            NOTIFY_JOB,
+            (delivery.id,),
+            job_id=job_id,
+            send_timeout=send_timeout,
+            claim_ttl=SWEEP_CLAIM_TTL,
         ):
             count += 1
     for digest in outbox.list_digests(engine, outbox.UNFINISHED):
@@ -87,7 +94,12 @@ def requeue_undelivered(
         job_id = f"digest-{digest.id}-resume-{digest.attempts}"
         args = (digest.channel, digest.schedule, digest.period_end.isoformat())
         if enqueue_delivery_job(
-            connection, DIGEST_JOB, args, job_id=job_id, claim_ttl=SWEEP_CLAIM_TTL
+            connection,
+            DIGEST_JOB,
+            args,
+            job_id=job_id,
+            send_timeout=send_timeout,
+            claim_ttl=SWEEP_CLAIM_TTL,
         ):
             count += 1
     if count:

@@ -1,8 +1,11 @@
 """The alert outbox: one row per (rule, cluster, version, channel), written before sending.
 
 The row's uniqueness (in the schema, ``monitor.store.deliveries``) is what makes delivery
-exactly-once in effect: a second worker, or a re-run after a crash, finds the row and
-sends nothing new; the row's state says what is left to do. Digest hits are rows too
+once per row: a second worker, or a re-run after a crash, finds the row and sends nothing
+new; the row's state says what is left to do. One window is left, as in every outbox that
+sends to a service it cannot ask "did you get it?": a worker killed (or a database that
+fails) after the channel accepted the message and before the row says ``sent`` makes the
+next attempt send it again. Digest hits are rows too
 (mode ``digest``); a digest claims its rows in one transaction, so each hit goes out in
 exactly one digest.
 """
@@ -114,13 +117,20 @@ def update_delivery(
     attempts: int,
     sent_at: datetime | None = None,
     error: str | None = None,
-) -> None:
+    failed: bool = False,
+) -> bool:
+    """Record a delivery's attempt; a ``failed`` one never overwrites a ``sent`` row (whoever
+    sent it did, whatever an overrun attempt says afterwards). Whether the row changed."""
+    where = [deliveries.c.id == delivery_id]
+    if failed:
+        where.append(deliveries.c.state != DeliveryState.SENT.value)
     with engine.begin() as conn:
-        conn.execute(
+        result = conn.execute(
             deliveries.update()
-            .where(deliveries.c.id == delivery_id)
+            .where(*where)
             .values(state=state.value, attempts=attempts, sent_at=as_utc(sent_at), last_error=error)
         )
+    return result.rowcount > 0
 
 
 def _digest_from_row(row: sa.Row[Any]) -> Digest:
@@ -219,21 +229,29 @@ def update_digest(
     attempts: int,
     sent_at: datetime | None = None,
     error: str | None = None,
-) -> None:
-    """Record a digest's attempt; its hits take the same state."""
+    failed: bool = False,
+) -> bool:
+    """Record a digest's attempt; its hits take the same state. A ``failed`` one never
+    overwrites a ``sent`` digest or hit. Whether the digest changed."""
     values = {
         "state": state.value,
         "attempts": attempts,
         "sent_at": as_utc(sent_at),
         "last_error": error,
     }
+    digest_where = [digests.c.id == digest_id]
+    hits_where = [deliveries.c.digest_id == digest_id]
+    if failed:
+        digest_where.append(digests.c.state != DeliveryState.SENT.value)
+        hits_where.append(deliveries.c.state != DeliveryState.SENT.value)
     with engine.begin() as conn:
-        conn.execute(digests.update().where(digests.c.id == digest_id).values(**values))
+        result = conn.execute(digests.update().where(*digest_where).values(**values))
         conn.execute(
             deliveries.update()
-            .where(deliveries.c.digest_id == digest_id)
+            .where(*hits_where)
             .values(state=state.value, sent_at=as_utc(sent_at), last_error=error)
         )
+    return result.rowcount > 0
 
 
 def reopen_delivery(engine: Engine, delivery_id: int) -> Delivery | None:

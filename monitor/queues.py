@@ -41,6 +41,9 @@ DIGEST_JOB = "workers.alerts.send_digest"
 # RQ retries a notify job only when it died (worker killed, crash): delivery failures are
 # handled inside the job, with their own backoff and dead-lettering.
 NOTIFY_RETRY = Retry(max=3, interval=[10, 60, 300])
+# A notify or digest job's lock outlives the job's own timeout (``notify.send_timeout``, after
+# which RQ stops the send) by this much: no second worker sends while the first still can.
+SEND_LOCK_GRACE_SECONDS = 30
 # How often the scheduler re-enqueues alerts recorded but not yet sent (a job lost to a crash).
 UNDELIVERED_SWEEP_SECONDS = 600
 
@@ -246,9 +249,11 @@ def enqueue_delivery_job(
     args: Sequence[Any],
     *,
     job_id: str,
+    send_timeout: int,
     claim_ttl: timedelta = timedelta(days=1),
 ) -> bool:
-    """A notify or digest job on the notify queue, once per job id (claimed by it)."""
+    """A notify or digest job on the notify queue, once per job id (claimed by it); RQ stops
+    it after ``send_timeout`` seconds (``notify.send_timeout``), before its lock expires."""
     return enqueue_claimed(
         connection,
         QueueName.NOTIFY,
@@ -257,6 +262,7 @@ def enqueue_delivery_job(
         job_id=job_id,
         claim=claim_key(job_id),
         claim_ttl=claim_ttl,
+        job_timeout=send_timeout,
         retry=NOTIFY_RETRY,
     )
 
@@ -270,10 +276,11 @@ def enqueue_in(
     job_id: str,
     delay: timedelta,
     retry: Retry | None = None,
+    job_timeout: int | None = None,
 ) -> None:
     """Schedule a job for later (RQ's scheduler, run by workers, moves it onto the queue)."""
     queue(name, connection).enqueue_in(
-        delay, func, *args, job_id=job_id, result_ttl=3600, retry=retry
+        delay, func, *args, job_id=job_id, result_ttl=3600, retry=retry, job_timeout=job_timeout
     )
 
 

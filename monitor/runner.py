@@ -95,7 +95,9 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
                 demo_site=demo.site_url,
                 mailbox=str(demo.mailbox_dir) if demo.mailbox_dir else None,
             )
-            requeue_undelivered(handle.client, engine)
+            requeue_undelivered(
+                handle.client, engine, send_timeout=config.settings.notify.send_timeout
+            )
             command = worker_command(config, data_dir, handle.url, log_format, burst=once)
             if once:
                 poll_all_now(handle.client, engine, config, datetime.now(UTC))

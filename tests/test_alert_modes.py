@@ -247,6 +247,6 @@ def test_restart_sweep_resends_an_unfinished_digest_not_its_hits(setup: Runtime)
         setup.engine, "desk", "daily@08:00 Europe/Berlin", ["summit"], end, NOW
     )  # the digest job crashed right after opening its digest
     assert digest is not None
-    assert requeue_undelivered(setup.connection, setup.engine) == 1
+    assert requeue_undelivered(setup.connection, setup.engine, send_timeout=120) == 1
     (job_id,) = queue(QueueName.NOTIFY, setup.connection).job_ids
     assert job_id == f"digest-{digest.id}-resume-0"

@@ -175,7 +175,9 @@ def test_worker_killed_mid_send_delivers_once_after_restart(
     interrupted = outbox.get_delivery(setup.engine, delivery_id)
     assert interrupted is not None and interrupted.state is DeliveryState.PENDING
 
-    assert requeue_undelivered(setup.connection, setup.engine) == 1  # what a restart does
+    assert (
+        requeue_undelivered(setup.connection, setup.engine, send_timeout=5) == 1
+    )  # what a restart does
     restarted = start_worker(setup, tmp_path / "data")
     try:
         wait_until(lambda: all_sent(setup.engine), 90, "the alert sent after the restart")

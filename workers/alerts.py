@@ -19,17 +19,20 @@ from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import LockError
 from redis.lock import Lock
+from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from monitor import outbox, store
 from monitor.errors import DeliveryError
 from monitor.logs import get_logger
 from monitor.model import AlertHit, AlertMode, AlertRule, Delivery, DeliveryState, Digest, Story
-from monitor.notify import DigestEntry, deliver, render_alert, render_digest
+from monitor.notify import DigestEntry, Message, deliver, render_alert, render_digest
 from monitor.queues import (
     DIGEST_JOB,
     KEY_PREFIX,
     NOTIFY_JOB,
     NOTIFY_RETRY,
+    SEND_LOCK_GRACE_SECONDS,
     QueueName,
     claim_key,
     digest_job_id,
@@ -116,7 +119,39 @@ def _mode_for(rt: Runtime, rule: AlertRule, channel: str, hit_key: str) -> Alert
 
 def enqueue_notify(rt: Runtime, delivery_id: int, job_id: str) -> None:
     """Queue the notify job of an outbox row (claimed: once per job id)."""
-    enqueue_delivery_job(rt.connection, NOTIFY_JOB, (delivery_id,), job_id=job_id)
+    send_timeout = rt.config.settings.notify.send_timeout
+    enqueue_delivery_job(
+        rt.connection, NOTIFY_JOB, (delivery_id,), job_id=job_id, send_timeout=send_timeout
+    )
+
+
+def _send_lock(rt: Runtime, name: str) -> tuple[Lock, int]:
+    """A delivery's or digest's send lock, and how long it lives: longer than the job that
+    takes it may run (RQ stops a send at ``send_timeout``), so that no second worker sends
+    while the first still can; a worker killed mid-send frees it that much later."""
+    hold = rt.config.settings.notify.send_timeout + SEND_LOCK_GRACE_SECONDS
+    return rt.connection.lock(f"{KEY_PREFIX}lock:{name}", timeout=hold), hold
+
+
+def _deliver_within(rt: Runtime, channel: str, url: str, message: Message) -> None:
+    """``deliver``, where RQ stopping a send that overran ``send_timeout`` is a failed attempt
+    like any other (counted, retried with backoff, dead at ``max_attempts``), and says so.
+    Apprise catches RQ's timeout exception itself and reports a bare failure: the clock tells."""
+    timeout = rt.config.settings.notify.send_timeout
+    job = get_current_job()
+    started = job.started_at if job is not None and job.started_at is not None else _now()
+    overrun = DeliveryError(
+        f"channel {channel!r}: the send did not finish within {timeout} s (notify.send_timeout)",
+        channel=channel,
+    )
+    try:
+        deliver(channel, url, message)
+    except JobTimeoutException as exc:
+        raise overrun from exc
+    except DeliveryError as exc:
+        if _now() - started.replace(tzinfo=started.tzinfo or UTC) >= timedelta(seconds=timeout):
+            raise overrun from exc
+        raise
 
 
 def rule_topics_allow(rule: AlertRule, story: Story) -> bool:
@@ -136,8 +171,7 @@ def rule_topics_allow(rule: AlertRule, story: Story) -> bool:
 def send_notification(delivery_id: int) -> str:
     """Deliver one outbox row, at most once at a time, until it is sent or dead."""
     rt = runtime()
-    hold = rt.config.settings.notify.send_timeout
-    lock = rt.connection.lock(f"{KEY_PREFIX}lock:delivery:{delivery_id}", timeout=hold)
+    lock, hold = _send_lock(rt, f"delivery:{delivery_id}")
     if not lock.acquire(blocking=False):
         # Another worker is sending it, or died sending it: look again once its lock expired.
         _retry_later(rt, NOTIFY_JOB, (delivery_id,), f"notify-{delivery_id}-busy", hold)
@@ -160,7 +194,7 @@ def send_notification(delivery_id: int) -> str:
                 )
             update = delivery.cluster_version > 1
             message = render_alert(rule, story, cluster, delivery.spans, update=update)
-            deliver(delivery.channel, url, message)
+            _deliver_within(rt, delivery.channel, url, message)
         except DeliveryError as exc:
             return _delivery_failed(rt, replace(delivery, attempts=attempts), exc)
         outbox.update_delivery(
@@ -196,6 +230,7 @@ def _retry_later(rt: Runtime, func: str, args: tuple[object, ...], stem: str, af
             job_id=job_id,
             delay=timedelta(seconds=after),
             retry=NOTIFY_RETRY,
+            job_timeout=rt.config.settings.notify.send_timeout,
         )
 
 
@@ -204,9 +239,11 @@ def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str
     settings = rt.config.settings.notify
     dead = delivery.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
-    outbox.update_delivery(
-        rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc)
-    )
+    if not outbox.update_delivery(
+        rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc), failed=True
+    ):
+        log.warning("alert.failed_after_sent", delivery=delivery.id, error=str(exc))
+        return "done"  # another attempt sent it meanwhile: nothing to retry
     context = {
         "delivery": delivery.id,
         "rule": delivery.rule_id,
@@ -226,6 +263,7 @@ def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str
         job_id=notify_job_id(delivery.id, delivery.attempts),
         delay=delay,
         retry=NOTIFY_RETRY,
+        job_timeout=settings.send_timeout,
     )
     log.warning("alert.failed", retry_in=delay.total_seconds(), **context)
     return "failed"
@@ -239,8 +277,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
     digest = outbox.open_digest(rt.engine, channel, schedule, rules, end, _now())
     if digest is None:
         return "empty"
-    hold = rt.config.settings.notify.send_timeout
-    lock = rt.connection.lock(f"{KEY_PREFIX}lock:digest:{digest.id}", timeout=hold)
+    lock, hold = _send_lock(rt, f"digest:{digest.id}")
     if not lock.acquire(blocking=False):
         _retry_later(rt, DIGEST_JOB, (channel, schedule, period_end), f"digest-{digest.id}", hold)
         return "busy"
@@ -255,7 +292,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
             if url is None or not entries:
                 raise DeliveryError("channel, rules or stories no longer exist", channel=channel)
             timezone = next(iter(rules.values())).digest.timezone
-            deliver(channel, url, render_digest(entries, digest.period_end, timezone))
+            _deliver_within(rt, channel, url, render_digest(entries, digest.period_end, timezone))
         except DeliveryError as exc:
             return _digest_failed(rt, replace(digest, attempts=attempts), exc)
         outbox.update_digest(
@@ -285,9 +322,11 @@ def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
     settings = rt.config.settings.notify
     dead = digest.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
-    outbox.update_digest(
-        rt.engine, digest.id, state=state, attempts=digest.attempts, error=str(exc)
-    )
+    if not outbox.update_digest(
+        rt.engine, digest.id, state=state, attempts=digest.attempts, error=str(exc), failed=True
+    ):
+        log.warning("digest.failed_after_sent", digest=digest.id, error=str(exc))
+        return "done"
     context = {"digest": digest.id, "channel": digest.channel, "attempts": digest.attempts}
     if dead:
         log.error("digest.dead", error=str(exc), **context)
@@ -301,6 +340,7 @@ def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
         job_id=digest_job_id(digest.channel, digest.schedule, digest.period_end, digest.attempts),
         delay=delay,
         retry=NOTIFY_RETRY,
+        job_timeout=settings.send_timeout,
     )
     log.warning("digest.failed", error=str(exc), retry_in=delay.total_seconds(), **context)
     return "failed"
