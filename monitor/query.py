@@ -67,7 +67,9 @@ _MARKS = "".join(re.escape(c) for c, _ in _MARK_CHARS)
 _NONSPACING = re.compile("[" + "".join(re.escape(c) for c, cat in _MARK_CHARS if cat == "Mn") + "]")
 _TOKEN = re.compile(f"(?:[^\\W_]|[{_MARKS}])+")
 _NONWORD = re.compile(f"[^\\w{_MARKS}]|_")
-_DIGRAPH = re.compile("([aou])e+")
+# ae, oe → a, o; ue → u except after a vowel or q (Lucene's German normalisation): "neuen"
+# and "Bauer" keep their ue, else "neuen" would be "neun" and "euer" "EUR".
+_DIGRAPH = re.compile("([ao])e+|(?<![aeiouyq])(u)e+")
 _LETTERS = str.maketrans(
     {
         "ø": "o",
@@ -89,13 +91,14 @@ def fold(text: str) -> str:
     """Case, diacritics and German spellings folded away; the same on query and text side.
 
     Lowercase, accents stripped, ß → ss, and ä/ae, ö/oe, ü/ue all fold to a/o/u, so that
-    Übergabe, Uebergabe and Ubergabe are one word (as are Müller and Mueller). Idempotent.
+    Übergabe, Uebergabe and Ubergabe are one word (as are Müller and Mueller); a ue after a
+    vowel or q stays (neuen, Bauer, Queen). Idempotent.
     """
     if text.isascii():
-        return _DIGRAPH.sub(r"\1", text.lower())
+        return _DIGRAPH.sub(r"\1\2", text.lower())
     for _ in range(4):
         decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-        folded = _DIGRAPH.sub(r"\1", _NONSPACING.sub("", decomposed).translate(_LETTERS))
+        folded = _DIGRAPH.sub(r"\1\2", _NONSPACING.sub("", decomposed).translate(_LETTERS))
         if folded == text:
             break
         text = folded

@@ -255,6 +255,14 @@ def test_umlauts_match_their_transcriptions_both_ways() -> None:
             assert matches(query, text=f"Die {text} heute"), (query, text)
 
 
+def test_a_ue_after_a_vowel_is_not_an_umlaut_spelling() -> None:
+    assert not matches("neun", text="Die neuen Sanktionen")
+    assert not matches("neuen", text="Neun Tote")
+    assert not matches("EUR", text="euer Angebot")
+    assert matches("Bauer*", text="Der Bauernverband")
+    assert matches("Feuerpause", text="eine FEUERPAUSE")
+
+
 def test_sharp_s_matches_double_s_both_ways() -> None:
     assert spans("Strasse", text="Die Straße") == (MatchSpan("text", 4, 10, "Straße"),)
     assert matches("Straße", text="Die Strasse")
