@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,12 +12,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from monitor.config import Config, load_config
+from monitor.config import Config, FetchSettings, load_config
 from monitor.feed_state import load_feed_state
-from monitor.model import Feed, FeedStatus
+from monitor.model import Feed, FeedState, FeedStatus
 from monitor.queues import QueueName, RedisHandle, queue
 from tests.support import ROOT, LoopbackServer, Reply
 from workers import jobs
+from workers.poll import poll_batch
 from workers.runtime import configure
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -210,3 +212,27 @@ def test_repeated_301s_move_the_feed_to_its_new_url(
     jobs.poll_feeds([feed(http_server, "/old.xml")])
     assert [path for path, _ in http_server.requests] == ["/new.xml"]
     assert load_feed_state(redis_conn, "test-feed").moved_to == http_server.base_url + "/new.xml"
+
+
+def test_feeds_not_polled_by_the_deadline_fail_and_the_others_keep_their_items(
+    http_server: LoopbackServer, redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    settings = FetchSettings(
+        per_host_delay=0, per_host_concurrency=1, total_timeout=2, allow=("127.0.0.0/8",)
+    )
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    http_server.serve("/slow.xml", lambda _h: time.sleep(3))
+    good = feed(http_server)
+    slow = [
+        Feed(id=f"slow-{n}", url=http_server.base_url + "/slow.xml", outlet="S") for n in (1, 2)
+    ]
+    batch = [(f, FeedState(f.id), f.url) for f in (good, *slow)]  # one host, one connection
+    polls = asyncio.run(
+        poll_batch(batch, settings, concurrency=3, redis_url=redis_server.url, deadline=3)
+    )
+    assert len(polls[0].items) == 2 and not polls[0].outcome.failed
+    assert polls[1].outcome.error_reason == "timeout"  # its own fetch timed out
+    assert polls[2].outcome.error_reason == "timeout"
+    assert (polls[2].outcome.error or "").startswith(
+        "not polled within the poll job's 3 s: its host 127.0.0.1 was busy or slow"
+    )

@@ -55,6 +55,9 @@ log = get_logger("wirewatch.jobs")
 # Transient page failures (timeouts, 5xx, 408, 429) are retried by RQ after these delays, in
 # seconds; permanent ones are dead letters (monitor/dead_letters.py).
 ARTICLE_RETRY = Retry(max=3, interval=[30, 120, 600])
+# A poll job stops polling this long before its RQ timeout, to queue the items and save the
+# feeds' state (a few Redis round trips for up to batch_size feeds).
+POLL_SAVE_SECONDS = 30
 
 
 def _now() -> datetime:
@@ -71,9 +74,15 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
     policy = settings.poll_policy()
     states = load_feed_states(rt.connection, [f.id for f in feeds])
     batch = [(f, s, effective_url(f, s, policy)) for f, s in zip(feeds, states, strict=True)]
+    job = get_current_job()
     polls = asyncio.run(
         poll_batch(
-            batch, settings.fetch, concurrency=settings.polling.concurrency, redis_url=rt.redis_url
+            batch,
+            settings.fetch,
+            concurrency=settings.polling.concurrency,
+            redis_url=rt.redis_url,
+            # what the feeds got by then is saved before RQ's timeout would stop the job
+            deadline=job.timeout - POLL_SAVE_SECONDS if job and job.timeout else None,
         )
     )
     counts = {"feeds": len(feeds), "not_modified": 0, "failed": 0, "new": 0}

@@ -162,8 +162,14 @@ async def poll_batch(
     concurrency: int,
     redis_url: str | None,
     transport: httpx.AsyncBaseTransport | None = None,
+    deadline: float | None = None,
 ) -> list[FeedPoll]:
-    """Poll (feed, state, url) triples concurrently, at most ``concurrency`` at a time."""
+    """Poll (feed, state, url) triples concurrently, at most ``concurrency`` at a time.
+
+    With a ``deadline`` (seconds), a feed not polled by then (still queueing for its host's
+    connections, or still fetching) fails with reason ``timeout`` and says why, and the rest
+    keep what they got: a poll job that RQ would stop at its timeout saves nothing at all.
+    """
     gate = asyncio.Semaphore(concurrency)
     connection = aioredis.Redis.from_url(redis_url) if redis_url else None
     limiter = HostLimiter(connection, settings) if connection is not None else None
@@ -178,10 +184,28 @@ async def poll_batch(
         async with make_client(
             settings, transport=transport, connections=concurrency, guarded=guarded
         ) as client:
-            return list(await asyncio.gather(*(gated(client, f, s, u) for f, s, u in batch)))
+            tasks = [asyncio.create_task(gated(client, f, s, u)) for f, s, u in batch]
+            _, late = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            return [
+                _out_of_time(feed, url, deadline, settings) if task in late else task.result()
+                for task, (feed, _, url) in zip(tasks, batch, strict=True)
+            ]
     finally:
         if connection is not None:
             await connection.aclose()
+
+
+def _out_of_time(feed: Feed, url: str, deadline: float | None, settings: FetchSettings) -> FeedPoll:
+    host = urlsplit(url).hostname or url
+    error = (
+        f"not polled within the poll job's {deadline:g} s: its host {host} was busy or slow"
+        f" (fetch.per_host_concurrency {settings.per_host_concurrency},"
+        f" fetch.total_timeout {settings.total_timeout:g} s)"
+    )
+    return FeedPoll(feed, PollOutcome(error_reason="timeout", error=error))
 
 
 def check_feed(source: str, settings: FetchSettings) -> FeedPoll:
