@@ -26,7 +26,7 @@ from monitor.errors import ConfigError
 from monitor.feed_state import load_feed_state
 from monitor.logs import configure_logging
 from monitor.model import DeliveryState
-from monitor.queues import WORKER_QUEUES, QueueName, connect_redis
+from monitor.queues import WORKER_QUEUES, QueueName, connect_redis, waiting_retries
 from monitor.records import story_record
 
 app = typer.Typer(
@@ -138,6 +138,7 @@ def _print_summary(c: Context, config: Config, connection: object) -> None:
         "stories": counts["stories"],
         "clusters": counts["clusters"],
         "alerts": states,
+        "retries_waiting": waiting_retries(connection),
         "data_dir": str(c.data_dir),
     }
     if c.log_format == "json":
@@ -148,6 +149,8 @@ def _print_summary(c: Context, config: Config, connection: object) -> None:
     table.add_row("stories stored", str(counts["stories"]))
     table.add_row("story clusters", str(counts["clusters"]))
     table.add_row("alerts", ", ".join(f"{n} {s}" for s, n in states.items() if n) or "none")
+    if summary["retries_waiting"]:
+        table.add_row("retries waiting", f"{summary['retries_waiting']} (the next run takes them)")
     table.add_row("data directory", str(c.data_dir))
     if (c.data_dir / "mailbox").is_dir():
         table.add_row("demo mailbox", str(c.data_dir / "mailbox"))

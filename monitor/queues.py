@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import redis
 from rq import Queue, Retry
+from rq.scheduler import RQScheduler
 
 from monitor.model import stable_id
 
@@ -282,6 +283,23 @@ def enqueue_in(
     queue(name, connection).enqueue_in(
         delay, func, *args, job_id=job_id, result_ttl=3600, retry=retry, job_timeout=job_timeout
     )
+
+
+def enqueue_due_retries(connection: redis.Redis) -> None:
+    """Move the scheduled jobs whose time has come (retries done waiting) onto their queues,
+    with RQ's own scheduler: burst workers (``run --once``) run none of their own."""
+    scheduler = RQScheduler([str(name) for name in QueueName], connection=connection)
+    if not scheduler.acquire_locks():  # type: ignore[no-untyped-call]
+        return  # a running worker's scheduler holds them, and does this itself
+    try:
+        scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+    finally:
+        scheduler.release_locks()  # type: ignore[no-untyped-call]
+
+
+def waiting_retries(connection: redis.Redis) -> int:
+    """Jobs scheduled for later (retries after a failure, waiting out their backoff)."""
+    return sum(queue(name, connection).scheduled_job_registry.count for name in QueueName)
 
 
 def queue_depths(connection: redis.Redis) -> dict[str, int]:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from monitor.config import Config
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.logs import get_logger
-from monitor.queues import QueueName, RedisHandle, connect_redis, queue
+from monitor.queues import QueueName, RedisHandle, connect_redis, enqueue_due_retries, queue
 from monitor.scheduler import FeedScheduler, poll_all_now
 from monitor.store import database_url, open_store
 
@@ -100,6 +100,7 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
             )
             command = worker_command(config, data_dir, handle.url, log_format, burst=once)
             if once:
+                enqueue_due_retries(handle.client)  # a previous run's, whose wait is over
                 poll_all_now(handle.client, engine, config, datetime.now(UTC))
                 _run_burst(command, config.settings.workers)
             else:

@@ -154,3 +154,11 @@ def test_json_log_format_prints_one_event_per_line(pipeline: PipelineRun) -> Non
     } <= names
     stored = [e for e in events if e["event"] == "story.stored"]
     assert all("language" in e and "topics" in e for e in stored)
+
+
+def test_the_run_summary_says_how_many_retries_are_still_waiting(pipeline: PipelineRun) -> None:
+    events = [
+        json.loads(line) for line in pipeline.first.stderr.splitlines() if line.startswith("{")
+    ]
+    (summary,) = [e for e in events if e["event"] == "monitor.summary"]
+    assert summary["retries_waiting"] == 0  # nothing failed on the demo

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 
@@ -16,7 +16,9 @@ from monitor.queues import (
     connect_redis,
     enqueue_claimed,
     enqueue_claimed_many,
+    enqueue_due_retries,
     queue,
+    waiting_retries,
 )
 
 
@@ -163,3 +165,15 @@ def test_embedded_redis_is_joined_by_a_second_client_on_the_same_data_dir(tmp_pa
         second.close()
     finally:
         first.close(force=True)
+
+
+def test_due_retries_are_moved_onto_their_queue_and_later_ones_keep_waiting(
+    redis_conn: redis.Redis,
+) -> None:
+    articles = queue(QueueName.ARTICLES, redis_conn)
+    articles.enqueue_at(datetime.now(UTC) - timedelta(seconds=1), "workers.jobs.noop", job_id="due")
+    articles.enqueue_in(timedelta(hours=1), "workers.jobs.noop", job_id="later")
+    assert waiting_retries(redis_conn) == 2
+    enqueue_due_retries(redis_conn)
+    assert articles.job_ids == ["due"]
+    assert waiting_retries(redis_conn) == 1
