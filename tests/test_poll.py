@@ -116,6 +116,21 @@ def test_the_same_entry_under_a_new_url_is_not_a_new_article(
 
 
 @pytest.mark.usefixtures("runtime_ready")
+def test_a_guid_shared_by_every_item_does_not_hide_the_articles_after_the_first(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    def document(numbers: range) -> bytes:
+        home = http_server.base_url  # the site's home page in every <guid>
+        items = "".join(ITEM.format(n=n, link=f"{home}/a/{n}.html", guid=home) for n in numbers)
+        return RSS.format(items=items).encode()
+
+    http_server.serve("/feed.xml", Reply(200, document(range(1, 2))))
+    assert jobs.poll_feeds([feed(http_server)])["new"] == 1
+    http_server.serve("/feed.xml", Reply(200, document(range(1, 4))))
+    assert jobs.poll_feeds([feed(http_server)])["new"] == 2
+
+
+@pytest.mark.usefixtures("runtime_ready")
 def test_429_with_retry_after_schedules_the_next_poll_after_it(
     http_server: LoopbackServer, redis_conn: redis.Redis
 ) -> None:

@@ -118,7 +118,11 @@ def _enqueue_new_items(rt: Runtime, items: list[FeedItem]) -> Counter[str]:
     queued: Counter[str] = Counter()
     if not items:
         return queued
-    keys = [(seen_key(i.canonical_url), _entry_key(i)) for i in items]
+    shared = _shared_entry_ids(items)
+    keys = [
+        (seen_key(i.canonical_url), None if (i.feed_id, i.entry_id) in shared else _entry_key(i))
+        for i in items
+    ]
     with rt.connection.pipeline(transaction=False) as pipe:
         for url_key, entry_key in keys:
             pipe.exists(url_key, *([entry_key] if entry_key else []))
@@ -148,6 +152,21 @@ def _enqueue_new_items(rt: Runtime, items: list[FeedItem]) -> Counter[str]:
             queued[item.feed_id] += 1
             log.info("article.queued", feed=item.feed_id, url=item.canonical_url)
     return queued
+
+
+def _shared_entry_ids(items: list[FeedItem]) -> set[tuple[str, str]]:
+    """(feed, entry id) pairs that one document gives to different articles: such an id
+    (a feed that puts its home page in every <guid>) identifies nothing, and trusting it
+    would make every article after the first look known."""
+    urls: dict[tuple[str, str], set[str]] = {}
+    for item in items:
+        if item.entry_id:
+            urls.setdefault((item.feed_id, item.entry_id), set()).add(item.canonical_url)
+    shared = {key for key, found in urls.items() if len(found) > 1}
+    for feed_id, entry_id in shared:
+        articles = len(urls[(feed_id, entry_id)])
+        log.warning("feed.shared_entry_id", feed=feed_id, entry_id=entry_id, articles=articles)
+    return shared
 
 
 def _entry_key(item: FeedItem) -> str | None:
