@@ -197,12 +197,13 @@ def save_story(engine: Engine, story: Story) -> bool:
             conn.execute(stories.insert().values(**row))
     except IntegrityError:
         return False
-    _extend_cluster(engine, story)
+    extend_cluster(engine, story)
     return True
 
 
-def _extend_cluster(engine: Engine, story: Story) -> None:
-    """Open the story's cluster, or move its last_seen (and its version) forward.
+def extend_cluster(engine: Engine, story: Story) -> None:
+    """Open the story's cluster, or move its last_seen (and its version) forward; idempotent
+    (a re-run completes a save that a crash cut after the story's own row).
 
     Each update only moves forward (``last_seen < seen``, ``version < v``), so racing
     workers and out-of-order saves leave the latest values whatever the order.

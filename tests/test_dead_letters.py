@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
+from rq import Retry, SimpleWorker
 from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
@@ -144,6 +144,22 @@ def test_a_transient_failure_raises_for_rq_to_retry_and_is_no_dead_letter(
         jobs.process_article(item_for(url))
     assert caught.value.status == status
     assert list_dead_letters(redis_conn) == []
+
+
+def test_a_transient_failure_on_the_last_retry_stores_the_feed_version_and_a_dead_letter(
+    setup: Setup, http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    rt = setup()
+    url = http_server.serve("/a.html", Reply(503, b"still down"))
+    articles = queue(QueueName.ARTICLES, redis_conn)
+    articles.enqueue(ARTICLE_JOB, item_for(url), job_id="article-a", retry=Retry(max=1))
+    SimpleWorker([articles], connection=redis_conn).work(burst=True)  # both attempts
+    assert len(http_server.requests) == 2
+    letter = only_letter(redis_conn)
+    assert (letter.source, letter.reason) == ("wirewatch", "http_status")
+    assert "503" in letter.message
+    (story,) = store.list_stories(rt.engine, leads_only=False)
+    assert story.article.text == SUMMARY
 
 
 def test_a_dead_letter_is_logged_as_article_dead_letter(

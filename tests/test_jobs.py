@@ -109,6 +109,19 @@ def test_article_stored_before_a_crash_still_records_its_alert_on_retry(
     assert len(outbox.list_deliveries(engine)) == 1
 
 
+def test_a_story_stored_without_its_cluster_before_a_crash_gets_it_on_retry(
+    config: Config, engine: Engine
+) -> None:
+    article = wire_article()
+    store.save_story(engine, Story(article, (), article.id, NOW))
+    with engine.begin() as conn:  # the crash came between the story's row and its cluster's
+        conn.execute(store.clusters.delete())
+    item = FeedItem("rundblick", "Rundblick", article.url, article.url, title=article.title)
+    assert jobs.process_article(item) == "duplicate"
+    assert store.count_rows(engine)["clusters"] == 1
+    assert store.get_cluster(engine, article.id) is not None
+
+
 def test_smtp_down_then_up_delivers_exactly_once(
     config: Config, engine: Engine, smtp_port: int, tmp_path: Path
 ) -> None:

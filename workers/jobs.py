@@ -210,7 +210,9 @@ def process_article(item: FeedItem) -> str:
     stored = store.get_story(rt.engine, story_id)
     if stored is not None:
         log.info("article.duplicate", url=item.canonical_url, story=story_id)
-        record_alerts(rt, stored)  # idempotent; completes a run that crashed after storing
+        # both idempotent: they complete a run that crashed after the story's row was written
+        store.extend_cluster(rt.engine, stored)
+        record_alerts(rt, stored)
         return "duplicate"
     html, final_url, failure = _page_text(rt.config.settings.fetch, item)
     try:
@@ -256,10 +258,18 @@ def _page_text(settings: FetchSettings, item: FeedItem) -> tuple[str, str, tuple
     try:
         page = fetch_page(settings, item.url)
     except FetchError as exc:
-        if is_transient(exc):
-            raise  # RQ retries the job with backoff; when it gives up, RQ's failed registry has it
+        if is_transient(exc) and not _last_retry():
+            raise  # RQ retries the job with backoff
         return "", item.url, (exc.reason, str(exc))
     return decode_html(page.body, page.content_type), page.final_url, None
+
+
+def _last_retry() -> bool:
+    """Whether this run is the last RQ makes of its job (its retries are used up): a transient
+    failure then ends like a permanent one, with the feed's version stored and a dead letter,
+    not as a bare entry in RQ's failed registry. A job without a retry policy is left to RQ."""
+    job = get_current_job()
+    return job is not None and job.retries_left == 0
 
 
 def _dead_letter(rt: Runtime, item: FeedItem, reason: str, message: str) -> None:
