@@ -216,7 +216,7 @@ def scheduler(ctx: typer.Context) -> None:
         signal.signal(sig, lambda *_: stop.set())
     try:
         engine = c.engine(config)
-        requeue_undelivered(handle.client, engine, send_timeout=config.settings.notify.send_timeout)
+        requeue_undelivered(handle.client, engine, config)
         running = FeedScheduler(handle.client, engine, config)
         running.start()
         stop.wait()

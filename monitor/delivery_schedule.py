@@ -17,7 +17,7 @@ from monitor import outbox
 from monitor.config import Config
 from monitor.digest import latest_period_end
 from monitor.logs import get_logger
-from monitor.model import AlertMode, DigestSchedule
+from monitor.model import AlertMode, DeliveryState, DigestSchedule
 from monitor.queues import (
     DIGEST_JOB,
     NOTIFY_JOB,
@@ -65,15 +65,17 @@ def dispatch_digests(connection: redis.Redis, config: Config, now: datetime) -> 
 def requeue_undelivered(
     connection: redis.Redis,
     engine: Engine,
+    config: Config,
     *,
-    send_timeout: int,
     min_age: timedelta = timedelta(0),
 ) -> int:
-    """Enqueue a job for every alert and digest recorded but not sent (after a crash or stop).
+    """Enqueue a job for every alert and digest recorded but not sent (after a crash or stop),
+    and for digest hits no configured digest will collect any more.
 
     ``min_age`` leaves alone those so fresh that their own job is still queued.
     """
-    count = 0
+    send_timeout = config.settings.notify.send_timeout
+    count = _flush_orphaned_digest_hits(connection, engine, config, min_age)
     cutoff = datetime.now(UTC) - min_age
     for delivery in outbox.list_deliveries(engine, outbox.UNFINISHED, mode=AlertMode.INSTANT):
         if delivery.created_at > cutoff:
@@ -104,4 +106,44 @@ def requeue_undelivered(
             count += 1
     if count:
         log.info("alert.resumed", jobs=count)
+    return count
+
+
+def _flush_orphaned_digest_hits(
+    connection: redis.Redis, engine: Engine, config: Config, min_age: timedelta
+) -> int:
+    """Digest hits waiting for a digest that the config no longer sends (the rule became
+    instant, lost its ``max_per_hour``, or lost the channel): one last digest up to now takes
+    them, else they would wait forever. A hit whose rule or channel is gone is dead, and says
+    why. Returns the digest jobs enqueued."""
+    now = datetime.now(UTC)
+    targets = digest_targets(config)
+    rules = {rule.id: rule for rule in config.rules}
+    flushes: dict[tuple[str, str], DigestSchedule] = {}
+    for hit in outbox.list_deliveries(engine, outbox.UNFINISHED, mode=AlertMode.DIGEST):
+        if hit.digest_id is not None or hit.created_at > now - min_age:
+            continue
+        rule = rules.get(hit.rule_id)
+        if rule is None or hit.channel not in rule.channels or hit.channel not in config.channels:
+            error = f"rule {hit.rule_id!r} or channel {hit.channel!r} is no longer configured"
+            outbox.update_delivery(
+                engine, hit.id, state=DeliveryState.DEAD, attempts=hit.attempts, error=error
+            )
+            log.error("alert.dead", delivery=hit.id, rule=hit.rule_id, error=error)
+            continue
+        if (hit.channel, rule.digest.key) not in targets:
+            flushes[(hit.channel, rule.digest.key)] = rule.digest
+    count = 0
+    for channel, key in flushes:
+        job_id = f"{digest_job_id(channel, key, now)}-flush"
+        if enqueue_delivery_job(
+            connection,
+            DIGEST_JOB,
+            (channel, key, now.isoformat()),
+            job_id=job_id,
+            send_timeout=config.settings.notify.send_timeout,
+            claim_ttl=SWEEP_CLAIM_TTL,
+        ):
+            count += 1
+            log.info("digest.flushed", channel=channel, schedule=key)
     return count

@@ -95,9 +95,7 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
                 demo_site=demo.site_url,
                 mailbox=str(demo.mailbox_dir) if demo.mailbox_dir else None,
             )
-            requeue_undelivered(
-                handle.client, engine, send_timeout=config.settings.notify.send_timeout
-            )
+            requeue_undelivered(handle.client, engine, config)
             command = worker_command(config, data_dir, handle.url, log_format, burst=once)
             if once:
                 enqueue_due_retries(handle.client)  # a previous run's, whose wait is over

@@ -170,7 +170,7 @@ class FeedScheduler:
             requeue_undelivered(
                 self.connection,
                 self.engine,
-                send_timeout=self.config.settings.notify.send_timeout,
+                self.config,
                 min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
             )
         except (redis.RedisError, SQLAlchemyError) as exc:

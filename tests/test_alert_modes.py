@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from rq import SimpleWorker
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -247,6 +248,42 @@ def test_restart_sweep_resends_an_unfinished_digest_not_its_hits(setup: Runtime)
         setup.engine, "desk", "daily@08:00 Europe/Berlin", ["summit"], end, NOW
     )  # the digest job crashed right after opening its digest
     assert digest is not None
-    assert requeue_undelivered(setup.connection, setup.engine, send_timeout=120) == 1
+    assert requeue_undelivered(setup.connection, setup.engine, setup.config) == 1
     (job_id,) = queue(QueueName.NOTIFY, setup.connection).job_ids
     assert job_id == f"digest-{digest.id}-resume-0"
+
+
+INSTANT_RULE = """rules:
+  - id: summit
+    query: Putin AND Selenskyj
+    channels: [desk]
+"""
+
+
+@pytest.mark.parametrize("setup", [DIGEST_RULE], indirect=True)
+def test_digest_hits_a_rule_no_longer_collects_go_out_in_one_last_digest(
+    setup: Runtime, smtp_port: int, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    for n in (1, 2):
+        alerts.record_alerts(setup, stored_story(setup.engine, n))
+    instant = make_config(tmp_path / "instant", smtp_port, INSTANT_RULE)  # ops changed the rule
+    rt = configure(instant, tmp_path / "data", setup.redis_url)
+    assert requeue_undelivered(rt.connection, rt.engine, rt.config) == 1
+    notify = queue(QueueName.NOTIFY, rt.connection)
+    SimpleWorker([notify], connection=rt.connection).work(burst=True)
+    (message,) = emails(mailbox)
+    assert "2 stories" in message["Subject"]
+    assert all(h.state is DeliveryState.SENT for h in outbox.list_deliveries(rt.engine))
+
+
+@pytest.mark.parametrize("setup", [DIGEST_RULE], indirect=True)
+def test_digest_hits_of_a_removed_rule_are_dead_and_say_why(
+    setup: Runtime, smtp_port: int, tmp_path: Path
+) -> None:
+    alerts.record_alerts(setup, stored_story(setup.engine, 1))
+    other = make_config(tmp_path / "other", smtp_port, INSTANT_RULE.replace("summit", "other"))
+    rt = configure(other, tmp_path / "data", setup.redis_url)
+    assert requeue_undelivered(rt.connection, rt.engine, rt.config) == 0
+    (hit,) = outbox.list_deliveries(rt.engine)
+    assert hit.state is DeliveryState.DEAD
+    assert hit.last_error == "rule 'summit' or channel 'desk' is no longer configured"

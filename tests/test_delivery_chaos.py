@@ -176,7 +176,7 @@ def test_worker_killed_mid_send_delivers_once_after_restart(
     assert interrupted is not None and interrupted.state is DeliveryState.PENDING
 
     assert (
-        requeue_undelivered(setup.connection, setup.engine, send_timeout=5) == 1
+        requeue_undelivered(setup.connection, setup.engine, setup.config) == 1
     )  # what a restart does
     restarted = start_worker(setup, tmp_path / "data")
     try:

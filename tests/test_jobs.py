@@ -69,7 +69,7 @@ def test_alert_recorded_before_a_crash_is_sent_once_after_restart(
 ) -> None:
     delivery_id = recorded_alert(engine)
     assert (
-        requeue_undelivered(redis_server.client, engine, send_timeout=120) == 1
+        requeue_undelivered(redis_server.client, engine, config) == 1
     )  # what `run`/`scheduler` do at start
     env = {**os.environ, "WIREWATCH_HOME": str(tmp_path / "data")}
     command = [
@@ -92,7 +92,7 @@ def test_alert_recorded_before_a_crash_is_sent_once_after_restart(
     assert len(mailbox.messages()) == 1
     delivery = outbox.get_delivery(engine, delivery_id)
     assert delivery is not None and delivery.state is DeliveryState.SENT
-    assert requeue_undelivered(redis_server.client, engine, send_timeout=120) == 0
+    assert requeue_undelivered(redis_server.client, engine, config) == 0
 
 
 def test_article_stored_before_a_crash_still_records_its_alert_on_retry(
