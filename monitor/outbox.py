@@ -12,7 +12,7 @@ exactly one digest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -164,6 +164,9 @@ def list_digests(engine: Engine, states: Iterable[DeliveryState] | None = None) 
         return [_digest_from_row(row) for row in conn.execute(query)]
 
 
+_CLOSED = [DeliveryState.SENT.value, DeliveryState.DEAD.value]
+
+
 def open_digest(
     engine: Engine,
     channel: str,
@@ -215,7 +218,14 @@ def open_digest(
             pass  # opened by a racing job: use that one
     with engine.begin() as conn:
         digest_id = conn.execute(sa.select(digests.c.id).where(*key)).scalar_one()
-        conn.execute(deliveries.update().where(*waiting).values(digest_id=digest_id))
+        # a digest already sent (or given up) takes no more hits: a late one (recorded just
+        # before the period end, committed after) waits for the next period instead
+        still_open = (
+            sa.select(digests.c.id)
+            .where(digests.c.id == digest_id, digests.c.state.notin_(_CLOSED))
+            .exists()
+        )
+        conn.execute(deliveries.update().where(*waiting, still_open).values(digest_id=digest_id))
     found = get_digest(engine, digest_id)
     assert found is not None
     return found
@@ -230,9 +240,12 @@ def update_digest(
     sent_at: datetime | None = None,
     error: str | None = None,
     failed: bool = False,
+    sent_hits: Collection[int] = (),
 ) -> bool:
     """Record a digest's attempt; its hits take the same state. A ``failed`` one never
-    overwrites a ``sent`` digest or hit. Whether the digest changed."""
+    overwrites a ``sent`` digest or hit. A ``sent`` one marks only ``sent_hits`` (those the
+    message carried) and lets any other hit go, to wait for the next period's digest.
+    Whether the digest changed."""
     values = {
         "state": state.value,
         "attempts": attempts,
@@ -244,6 +257,8 @@ def update_digest(
     if failed:
         digest_where.append(digests.c.state != DeliveryState.SENT.value)
         hits_where.append(deliveries.c.state != DeliveryState.SENT.value)
+    if state is DeliveryState.SENT:
+        hits_where.append(deliveries.c.id.in_(list(sent_hits)))
     with engine.begin() as conn:
         result = conn.execute(digests.update().where(*digest_where).values(**values))
         conn.execute(
@@ -251,6 +266,15 @@ def update_digest(
             .where(*hits_where)
             .values(state=state.value, sent_at=as_utc(sent_at), last_error=error)
         )
+        if state is DeliveryState.SENT:
+            conn.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.digest_id == digest_id,
+                    deliveries.c.state != DeliveryState.SENT.value,
+                )
+                .values(digest_id=None)
+            )
     return result.rowcount > 0
 
 

@@ -22,7 +22,7 @@ from monitor.config import Config, load_config
 from monitor.delivery_schedule import dispatch_digests, requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.digest import latest_period_end
-from monitor.model import AlertMode, Article, DeliveryState, Story
+from monitor.model import AlertHit, AlertMode, Article, DeliveryState, Story
 from monitor.queues import DIGEST_JOB, QueueName, RedisHandle, queue
 from tests.support import ROOT
 from workers import alerts
@@ -287,3 +287,54 @@ def test_digest_hits_of_a_removed_rule_are_dead_and_say_why(
     (hit,) = outbox.list_deliveries(rt.engine)
     assert hit.state is DeliveryState.DEAD
     assert hit.last_error == "rule 'summit' or channel 'desk' is no longer configured"
+
+
+def late_hit(rt: Runtime, n: int, recorded: datetime) -> int:
+    """A hit recorded at ``recorded`` (before a period end) but committed only now."""
+    story = stored_story(rt.engine, n)
+    hit = AlertHit("summit", story.cluster_id, story.id)
+    delivery = outbox.record_delivery(rt.engine, hit, "desk", recorded, mode=AlertMode.DIGEST)
+    assert delivery is not None
+    return delivery.id
+
+
+@pytest.mark.parametrize("setup", [DIGEST_RULE], indirect=True)
+def test_a_digest_already_sent_takes_no_late_hit_and_the_next_period_sends_it(
+    setup: Runtime, mailbox: Mailbox
+) -> None:
+    schedule = "daily@08:00 Europe/Berlin"
+    alerts.record_alerts(setup, stored_story(setup.engine, 1))
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    assert alerts.send_digest("desk", schedule, end.isoformat()) == "sent"
+    late = late_hit(setup, 2, end - timedelta(seconds=2))
+    assert alerts.send_digest("desk", schedule, end.isoformat()) == "done"  # a re-run
+    waiting = outbox.get_delivery(setup.engine, late)
+    assert waiting is not None and (waiting.state, waiting.digest_id) == (
+        DeliveryState.PENDING,
+        None,
+    )
+    next_end = end + timedelta(days=1)
+    assert alerts.send_digest("desk", schedule, next_end.isoformat()) == "sent"
+    assert len(mailbox.messages()) == 2
+
+
+@pytest.mark.parametrize("setup", [DIGEST_RULE], indirect=True)
+def test_a_hit_that_joined_a_digest_after_its_message_was_made_waits_for_the_next(
+    setup: Runtime,
+) -> None:
+    schedule = "daily@08:00 Europe/Berlin"
+    alerts.record_alerts(setup, stored_story(setup.engine, 1))
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    digest = outbox.open_digest(setup.engine, "desk", schedule, ["summit"], end, NOW)
+    assert digest is not None
+    (carried,) = outbox.list_deliveries(setup.engine, digest_id=digest.id)  # the message's hits
+    late = late_hit(setup, 2, end - timedelta(seconds=2))
+    outbox.open_digest(setup.engine, "desk", schedule, ["summit"], end, NOW)  # a racing re-run
+    outbox.update_digest(
+        setup.engine, digest.id, state=DeliveryState.SENT, attempts=1, sent_hits=[carried.id]
+    )
+    waiting = outbox.get_delivery(setup.engine, late)
+    assert waiting is not None and (waiting.state, waiting.digest_id) == (
+        DeliveryState.PENDING,
+        None,
+    )

@@ -288,7 +288,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
         attempts = digest.attempts + 1
         url = rt.config.channels.get(channel)
         try:
-            entries = _digest_entries(rt, digest, rules)
+            hits, entries = _digest_entries(rt, digest, rules)
             if url is None or not entries:
                 raise DeliveryError("channel, rules or stories no longer exist", channel=channel)
             timezone = next(iter(rules.values())).digest.timezone
@@ -296,7 +296,12 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
         except DeliveryError as exc:
             return _digest_failed(rt, replace(digest, attempts=attempts), exc)
         outbox.update_digest(
-            rt.engine, digest.id, state=DeliveryState.SENT, attempts=attempts, sent_at=_now()
+            rt.engine,
+            digest.id,
+            state=DeliveryState.SENT,
+            attempts=attempts,
+            sent_at=_now(),
+            sent_hits=hits,
         )
         log.info("digest.delivered", digest=digest.id, channel=channel, hits=len(entries))
         return "sent"
@@ -304,9 +309,14 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
         _release(lock)
 
 
-def _digest_entries(rt: Runtime, digest: Digest, rules: dict[str, AlertRule]) -> list[DigestEntry]:
+def _digest_entries(
+    rt: Runtime, digest: Digest, rules: dict[str, AlertRule]
+) -> tuple[list[int], list[DigestEntry]]:
+    """The digest's hits as they stand (their ids: what the message answers for), and the
+    entries to render from them."""
     entries = []
-    for hit in outbox.list_deliveries(rt.engine, digest_id=digest.id):
+    hits = outbox.list_deliveries(rt.engine, digest_id=digest.id)
+    for hit in hits:
         story = store.get_story(rt.engine, hit.story_id)
         cluster = store.get_cluster(rt.engine, hit.cluster_id)
         rule = rules.get(hit.rule_id)
@@ -315,7 +325,7 @@ def _digest_entries(rt: Runtime, digest: Digest, rules: dict[str, AlertRule]) ->
             continue
         update = hit.cluster_version > 1
         entries.append(DigestEntry(rule, story, cluster, hit.spans, update=update))
-    return entries
+    return [hit.id for hit in hits], entries
 
 
 def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
