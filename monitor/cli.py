@@ -44,7 +44,7 @@ app.command("dead-letters")(dead_letters)
 app.command("extract")(extract)
 app.command("classify")(classify)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one problem per line, whatever the width (grep)
 
 
 @dataclass

@@ -6,6 +6,7 @@ all problems of all files are reported together.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -20,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from monitor.config_files import line_index, load_yaml_model
 from monitor.errors import ConfigError, ConfigIssue, RuleError
 from monitor.model import AlertMode, AlertRule, DigestEvery, DigestSchedule, Feed
+from monitor.opml import feed_url_problem
 from monitor.polling import PollPolicy
 from monitor.taxonomy import TaxonomySpec
 
@@ -157,11 +159,20 @@ class FeedSpec(_Strict):
     def _http_url(cls, url: str) -> str:
         if not re.match(r"^https?://[^/\s]+", url):
             raise ValueError(f"must be an http(s) URL, got {url!r}")
+        if problem := feed_url_problem(url):  # what `feeds add` refuses, the file may not hold
+            raise ValueError(problem)
         return url
+
+
+def _none_is_empty(value: object) -> object:
+    """A list key whose entries are all commented out reads as null: it means none."""
+    return () if value is None else value
 
 
 class FeedsFile(_Strict):
     feeds: tuple[FeedSpec, ...] = ()
+
+    _empty = field_validator("feeds", mode="before")(_none_is_empty)
 
 
 class DigestSpec(_Strict):
@@ -202,6 +213,8 @@ class RuleSpec(_Strict):
 class AlertsFile(_Strict):
     rules: tuple[RuleSpec, ...] = ()
 
+    _empty = field_validator("rules", mode="before")(_none_is_empty)
+
 
 class ChannelSpec(_Strict):
     url: str = Field(min_length=1)
@@ -209,6 +222,11 @@ class ChannelSpec(_Strict):
 
 class ChannelsFile(_Strict):
     channels: dict[str, ChannelSpec] = {}
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _none_is_none_defined(cls, value: object) -> object:
+        return {} if value is None else value
 
 
 @dataclass(frozen=True)
@@ -264,9 +282,8 @@ def load_config(directory: Path | None = None) -> Config:
     feeds_file = load_yaml_model(directory / "feeds.yaml", FeedsFile, issues) or FeedsFile()
     taxonomy = load_yaml_model(directory / "topics.yaml", TaxonomySpec, issues)
     alerts_file = load_yaml_model(directory / "alerts.yaml", AlertsFile, issues) or AlertsFile()
-    channels_file = (
-        load_yaml_model(directory / "channels.yaml", ChannelsFile, issues) or ChannelsFile()
-    )
+    loaded_channels = load_yaml_model(directory / "channels.yaml", ChannelsFile, issues)
+    channels_file = loaded_channels or ChannelsFile()
 
     feeds = tuple(
         Feed(
@@ -278,7 +295,11 @@ def load_config(directory: Path | None = None) -> Config:
         )
         for spec in feeds_file.feeds
     )
-    _check_cross_references(directory, feeds_file, alerts_file, channels_file, issues)
+    # a channels.yaml that did not load would make every rule's channels look unknown
+    known_channels = channels_file if loaded_channels is not None else None
+    _check_cross_references(directory, feeds_file, alerts_file, known_channels, issues)
+    if taxonomy is not None:
+        _check_rule_topics(directory, alerts_file, taxonomy, issues)
     if issues or taxonomy is None:
         raise ConfigError(issues)
     rules = tuple(
@@ -304,7 +325,7 @@ def _check_cross_references(
     directory: Path,
     feeds_file: FeedsFile,
     alerts_file: AlertsFile,
-    channels_file: ChannelsFile,
+    channels_file: ChannelsFile | None,
     issues: list[ConfigIssue],
 ) -> None:
     from monitor.notify import channel_url_problem
@@ -337,9 +358,10 @@ def _check_cross_references(
         except RuleError as exc:
             line = alert_lines.get(("rules", i, "query"))
             issues.append(ConfigIssue(str(alerts_path), line, f"{where}.query", str(exc)))
-        for j, channel in enumerate(rule.channels):
-            if channel not in channels_file.channels:
-                known = ", ".join(sorted(channels_file.channels)) or "none defined"
+        defined = channels_file.channels if channels_file is not None else None
+        for j, channel in enumerate(rule.channels if defined is not None else ()):
+            if defined is not None and channel not in defined:
+                known = ", ".join(sorted(defined)) or "none defined"
                 line = alert_lines.get(("rules", i, "channels", j))
                 issues.append(
                     ConfigIssue(
@@ -352,7 +374,31 @@ def _check_cross_references(
 
     channels_path = directory / "channels.yaml"
     channel_lines = line_index(channels_path)
-    for name, spec in channels_file.channels.items():
+    for name, spec in channels_file.channels.items() if channels_file is not None else ():
         if problem := channel_url_problem(spec.url):
             line = channel_lines.get(("channels", name, "url"))
             issues.append(ConfigIssue(str(channels_path), line, f"channels.{name}.url", problem))
+
+
+def _check_rule_topics(
+    directory: Path, alerts_file: AlertsFile, taxonomy: TaxonomySpec, issues: list[ConfigIssue]
+) -> None:
+    """A rule's ``topics`` must name topics that exist (an id, or its last part: "ukraine-war"
+    for world/ukraine-war): a misspelt one would make the rule silently never fire."""
+    ids = {topic.id for topic in taxonomy.topics}
+    known = ids | {topic_id.rsplit("/", 1)[-1] for topic_id in ids}
+    alerts_path = directory / "alerts.yaml"
+    lines = line_index(alerts_path)
+    for i, rule in enumerate(alerts_file.rules):
+        for j, wanted in enumerate(rule.topics):
+            if wanted not in known:
+                close = difflib.get_close_matches(wanted, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                issues.append(
+                    ConfigIssue(
+                        str(alerts_path),
+                        lines.get(("rules", i, "topics", j)),
+                        f"rules[{i}].topics[{j}]",
+                        f"unknown topic {wanted!r}{hint}: topics.yaml defines no such topic",
+                    )
+                )

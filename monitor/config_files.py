@@ -28,7 +28,7 @@ def load_yaml_model(path: Path, model: type[_Model], issues: list[ConfigIssue]) 
         return None
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(ConfigIssue(str(path), None, "", f"cannot read: {exc}"))
         return None
@@ -47,6 +47,25 @@ def load_yaml_model(path: Path, model: type[_Model], issues: list[ConfigIssue]) 
         for error in exc.errors():
             issues.append(_issue(path, lines, tuple(error["loc"]), error["msg"]))
         return None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key twice in one mapping is an error, not the
+    second value silently replacing the first (two channels, two settings of one name)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def _issue(

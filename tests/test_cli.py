@@ -52,6 +52,18 @@ def test_check_config_exits_2_and_names_file_line_and_field(tmp_path: Path) -> N
     assert f"{config / 'alerts.yaml'}:3: rules[0].query:" in result.output.replace("\n", "")
 
 
+def test_check_config_prints_each_problem_on_one_line_whatever_the_width(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    (config / "alerts.yaml").write_text(
+        "rules:\n  - id: r1\n    query: Putin AND\n    channels: [demo-mailbox]\n"
+    )
+    result = runner.invoke(app, ["--config", str(config), "check-config"])
+    (line,) = [x for x in result.output.splitlines() if "rules[0].query" in x]
+    assert line.strip().startswith(f"{config / 'alerts.yaml'}:3: rules[0].query: ")
+    assert line.rstrip().endswith(")")  # the hint closes the line: nothing wrapped away
+
+
 def test_stories_marks_a_topic_assigned_as_a_clear_lead(tmp_path: Path) -> None:
     story, _ = seed_wire_story()
     topics = (

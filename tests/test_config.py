@@ -129,3 +129,45 @@ def test_all_problems_of_all_files_are_reported_together(config_dir: Path) -> No
     (config_dir / "wirewatch.yaml").write_text("workers: 0\n")
     (config_dir / "feeds.yaml").write_text("feeds:\n  - id: Bad Id\n    url: http://x/\n")
     assert len(issues_for(config_dir)) == 2
+
+
+RULE = "rules:\n  - id: war\n    query: Putin\n    channels: [demo-mailbox]\n"
+
+
+def test_a_rule_topic_no_topic_has_is_refused_with_the_closest_name(config_dir: Path) -> None:
+    path = config_dir / "alerts.yaml"
+    path.write_text(RULE + "    topics: [ukrane-war]\n")
+    (issue,) = issues_for(config_dir)
+    assert issue == (
+        f"{path}:5: rules[0].topics[0]: unknown topic 'ukrane-war' (did you mean "
+        "'ukraine-war'?): topics.yaml defines no such topic"
+    )
+
+
+def test_a_rule_topic_may_be_a_full_id_or_its_last_part(config_dir: Path) -> None:
+    (config_dir / "alerts.yaml").write_text(RULE + "    topics: [world/ukraine-war, diplomacy]\n")
+    assert load_config(config_dir).rules[0].topics == ("world/ukraine-war", "diplomacy")
+
+
+def test_a_key_twice_in_one_mapping_is_refused_naming_both_lines(config_dir: Path) -> None:
+    path = config_dir / "channels.yaml"
+    path.write_text(
+        "channels:\n  demo-mailbox:\n    url: json://127.0.0.1/a\n"
+        "  demo-mailbox:\n    url: json://127.0.0.1/b\n"
+    )
+    (issue,) = issues_for(config_dir)  # and no "unknown channel" for the rule that uses it
+    assert issue == f"{path}:4: invalid YAML: duplicate key 'demo-mailbox' (first on line 2)"
+
+
+def test_a_list_whose_entries_are_all_commented_out_means_none(config_dir: Path) -> None:
+    (config_dir / "alerts.yaml").write_text("rules:\n#  - id: war\n")
+    (config_dir / "channels.yaml").write_text("channels:\n")
+    config = load_config(config_dir)
+    assert (config.rules, config.channels) == ((), {})
+
+
+def test_a_feed_url_with_a_space_in_its_host_is_refused(config_dir: Path) -> None:
+    path = config_dir / "feeds.yaml"
+    path.write_text("feeds:\n  - id: bad\n    url: http://exa mple.org/rss\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:3: feeds[0].url: ") and "whitespace" in issue
