@@ -109,6 +109,13 @@ def test_empty_document_is_reported_as_empty() -> None:
     assert caught.value.reason == "empty"
 
 
+@pytest.mark.parametrize("content_type", [None, "application/rss+xml"])
+def test_a_zero_byte_document_is_reported_as_empty(content_type: str | None) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_feed(b"", FEED, content_type=content_type, url=BASE)
+    assert caught.value.reason == "empty"
+
+
 @requires_corpus
 def test_malformed_feed_keeps_recovered_items_and_names_the_problem() -> None:
     document = (

@@ -64,17 +64,17 @@ def parse_feed(document: bytes, feed: Feed, *, content_type: str | None, url: st
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    if not document.strip():  # feedparser's result for it lacks even .version
+        raise ParseError("empty document", reason="empty")
     parsed: Any = feedparser.parse(document, response_headers=headers, sanitize_html=True)
     problem = _bozo_reason(parsed)
-    if not parsed.entries and not parsed.version:
+    if not parsed.entries and not parsed.get("version"):
         html_type = (content_type or "").split(";")[0].strip().lower() in {
             "text/html",
             "application/xhtml+xml",
         }
         if html_type or _HTML_START.match(document[:1024]):
             raise ParseError("not a feed: the server returned an HTML page", reason="not_a_feed")
-        if not document.strip():
-            raise ParseError("empty document", reason="empty")
         raise ParseError(
             f"not a feed: {problem or 'no RSS or Atom root element'}", reason="malformed"
         )
