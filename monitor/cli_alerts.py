@@ -69,7 +69,10 @@ def alerts(
 @alerts_app.command("retry")
 def retry(
     ctx: typer.Context,
-    delivery_id: Annotated[int, typer.Argument(metavar="ID", help="Delivery id (alerts list).")],
+    delivery_id: Annotated[
+        int,
+        typer.Argument(metavar="ID", help="Delivery id (alerts list).", min=1, max=2**63 - 1),
+    ],
     digest: Annotated[
         bool, typer.Option("--digest", help="ID is a digest id (alerts --digests).")
     ] = False,

@@ -39,6 +39,7 @@ from rich.text import Text
 
 from monitor.cli_extract import error_line, extract_page, is_url, load_input
 from monitor.config import FetchSettings
+from monitor.errors import ExtractError
 from monitor.model import Article, TopicMatch
 from monitor.records import topic_record
 
@@ -137,6 +138,11 @@ def text_article(text: str, url: str) -> Article:
     """Plain text as an article: the first line is the headline when more lines follow."""
     from workers.extract import detect_language
 
+    source = url or "standard input"
+    if not text.strip():
+        raise ExtractError(f"no text in {source}: the input is empty", reason="extract")
+    if _looks_binary(text):
+        raise ExtractError(f"{source} is not text or HTML (binary data?)", reason="extract")
     lines = text.strip().splitlines()
     title = ""
     if len(lines) > 1 and len(lines[0]) <= _HEADLINE_CHARS:
@@ -157,6 +163,13 @@ def text_article(text: str, url: str) -> Article:
         language=language,
         language_confidence=confidence,
     )
+
+
+def _looks_binary(text: str) -> bool:
+    """NULs, or more than 1 in 20 characters control characters or undecodable bytes."""
+    head = text[:4096]
+    odd = sum(1 for c in head if c == "\ufffd" or (c < " " and c not in "\t\n\r\f"))
+    return "\x00" in head or odd * 20 > len(head)
 
 
 def classification_record(result: Classification) -> dict[str, Any]:

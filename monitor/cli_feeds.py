@@ -254,7 +254,11 @@ def export(
     if output is None:
         sys.stdout.write(document)
         return
-    output.write_text(document, encoding="utf-8")
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]cannot write {escape(str(output))}:[/] {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(1) from exc
     err.print(f"exported {len(feeds)} feeds to {output}")
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from monitor import store
-from monitor.errors import RuleError
+from monitor.errors import ExtractError, RuleError
 from monitor.model import MatchSpan
 from monitor.rules import MatchTarget, Query, match_query, parse_query, prepare_target
 
@@ -29,7 +29,10 @@ def parse_since(value: str) -> timedelta:
     found = _SINCE.match(value.strip())
     if not found:
         raise typer.BadParameter("use a number and m, h, d or w, e.g. 7d", param_hint="--since")
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    try:
+        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    except OverflowError as exc:
+        raise typer.BadParameter("too far back", param_hint="--since") from exc
 
 
 def _spans(spans: tuple[MatchSpan, ...]) -> list[dict[str, Any]]:
@@ -94,10 +97,13 @@ def test_rule(
 
 
 def _test_files(query: Query, files: list[Path], as_json: bool) -> None:
+    """Match each file in turn; exit 1 at the end if any could not be read or extracted."""
+    failed = False
     for path in files:
         try:
             target = _file_target(path)
-        except OSError as exc:
+        except (OSError, ExtractError) as exc:
+            failed = True
             record: dict[str, Any] = {
                 "file": str(path),
                 "matched": False,
@@ -121,6 +127,8 @@ def _test_files(query: Query, files: list[Path], as_json: bool) -> None:
             print(json.dumps(record, ensure_ascii=False))
         elif record["error"]:
             err.print(f"[red]{escape(str(path))}:[/] {escape(record['error'])}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def _test_stories(

@@ -114,6 +114,24 @@ def test_a_missing_file_gives_its_error_the_others_are_classified_and_exit_is_1(
     assert records[0]["error"] is None and records[2]["error"] is None
 
 
+def test_empty_input_is_an_error_not_a_story_without_topics() -> None:
+    code, [record] = classify("-", "--jsonl", stdin="  \n")
+    assert code == 1
+    assert record["error"] == {
+        "reason": "extract",
+        "message": "no text in standard input: the input is empty",
+    }
+
+
+def test_binary_data_is_an_error_not_a_story(tmp_path: Path) -> None:
+    blob = tmp_path / "image.bin"
+    blob.write_bytes(bytes(range(256)) * 8)
+    code, [record] = classify(str(blob), "--jsonl")
+    assert code == 1
+    assert record["error"]["reason"] == "extract"
+    assert "is not text or HTML" in record["error"]["message"]
+
+
 def test_text_without_any_topic_is_classified_with_no_topics() -> None:
     code, [record] = classify("-", "--jsonl", stdin="Lorem ipsum dolor sit amet.\n")
     assert code == 0

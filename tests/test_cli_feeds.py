@@ -289,6 +289,12 @@ def test_export_writes_a_file_with_output(tmp_path: Path) -> None:
     assert len(parse_opml(target.read_bytes())) == len(DEMO_FEEDS)
 
 
+def test_export_to_a_directory_that_does_not_exist_says_so_and_exits_1(tmp_path: Path) -> None:
+    result = feeds(tmp_path, "export", "--output", str(tmp_path / "missing" / "out.opml"))
+    assert result.exit_code == 1
+    assert "cannot write" in result.output and "No such file or directory" in result.output
+
+
 @pytest.fixture
 def redis_env(redis_server: RedisHandle, redis_conn: redis.Redis) -> dict[str, str]:
     """Environment that points the CLI at the test Redis, with two feeds' states in it."""

@@ -77,6 +77,21 @@ def test_bad_since_is_refused(tmp_path: Path) -> None:
     assert rules(tmp_path, "Putin", "--since", "soon").exit_code == 2
 
 
+def test_a_since_too_far_back_is_refused_not_a_crash(tmp_path: Path) -> None:
+    result = rules(tmp_path, "Putin", "--since", "99999999999w")
+    assert result.exit_code == 2 and "too far back" in result.output
+
+
+def test_an_html_file_without_a_story_is_an_error_for_that_file_and_exit_1(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.html"
+    blank.write_text("<html><body></body></html>")
+    result = rules(tmp_path, "Putin", "--file", str(blank), "--file", str(SEED), "--json")
+    assert result.exit_code == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["file"] == str(blank) and first["error"].startswith("no story text")
+    assert second["matched"] is True and second["error"] is None
+
+
 def test_help_shows_an_example() -> None:
     result = runner.invoke(app, ["rules", "test", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output

@@ -161,6 +161,11 @@ def test_a_host_name_no_request_can_be_made_to_is_an_invalid_url() -> None:
     assert error.reason == "invalid_url" and "exämple..com" in str(error)
 
 
+def test_a_url_without_a_host_is_an_invalid_url_not_a_transient_transport_error() -> None:
+    error = refused("http://")
+    assert error.reason == "invalid_url" and not is_transient(error)
+
+
 def test_the_shipped_demo_entry_admits_the_demo_port_and_no_other(
     http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,7 +115,8 @@ async def fetch(
         raise FetchError(str(exc), reason="blocked", url=url) from exc
     except Unresolvable as exc:
         raise FetchError(str(exc), reason="dns", url=url, temporary=exc.temporary) from exc
-    except (httpx.InvalidURL, InvalidAddress) as exc:
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, InvalidAddress) as exc:
+        # UnsupportedProtocol is a TransportError to httpx, but no retry will mend the URL
         raise FetchError(f"invalid URL: {exc}", reason="invalid_url", url=url) from exc
     except DecodeError as exc:
         raise FetchError(str(exc), reason="decoding", url=url) from exc
