@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
@@ -286,7 +287,17 @@ def stories(
 
 
 def main() -> None:
-    app()
+    import redis
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        app()
+    except redis.ConnectionError as exc:  # whichever command met it: say so, no traceback
+        err.print(f"[bold red]cannot reach Redis:[/] {escape(str(exc))}")
+        sys.exit(1)
+    except OperationalError as exc:
+        err.print(f"[bold red]cannot use the database:[/] {escape(str(exc.orig or exc))}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

