@@ -290,11 +290,16 @@ def enqueue_due_retries(connection: redis.Redis) -> None:
     with RQ's own scheduler: burst workers (``run --once``) run none of their own."""
     scheduler = RQScheduler([str(name) for name in QueueName], connection=connection)
     if not scheduler.acquire_locks():  # type: ignore[no-untyped-call]
+        scheduler.connection.connection_pool.disconnect()
         return  # a running worker's scheduler holds them, and does this itself
     try:
         scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
     finally:
         scheduler.release_locks()  # type: ignore[no-untyped-call]
+        # RQ's scheduler opened a pool of its own: left open, an embedded Redis would count
+        # it as a client still using the server and not stop when wirewatch closes it
+        scheduler.connection.close()
+        scheduler.connection.connection_pool.disconnect()
 
 
 def waiting_retries(connection: redis.Redis) -> int:

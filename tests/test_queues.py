@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import psutil
 import redis
 
 from monitor.queues import (
@@ -177,3 +180,15 @@ def test_due_retries_are_moved_onto_their_queue_and_later_ones_keep_waiting(
     enqueue_due_retries(redis_conn)
     assert articles.job_ids == ["due"]
     assert waiting_retries(redis_conn) == 1
+
+
+def test_moving_due_retries_leaves_an_embedded_redis_free_to_stop(tmp_path: Path) -> None:
+    handle = connect_redis("", tmp_path)
+    server = psutil.Process(handle.embedded.pid)
+    enqueue_due_retries(handle.client)
+    handle.close()  # stops the server only if no other client is still connected
+    for _ in range(50):
+        if not server.is_running() or server.status() == psutil.STATUS_ZOMBIE:
+            break
+        time.sleep(0.1)
+    assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
