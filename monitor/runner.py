@@ -7,6 +7,7 @@ production each role runs on its own (``scheduler``, ``worker``) against a share
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from monitor.store import database_url, open_store
 
 log = get_logger("wirewatch.run")
 SHUTDOWN_GRACE_SECONDS = 60
+COLD_SHUTDOWN_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -117,19 +119,36 @@ def _spawn(command: Sequence[str]) -> subprocess.Popen[bytes]:
 
 
 def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Ask each worker to stop after its job in hand (RQ's warm shutdown); a worker still busy
+    after the grace period is asked again (RQ's cold shutdown: it kills its work horse, which
+    runs in a process group of its own, so killing the worker alone would orphan the job),
+    and killed if even that does not end it. The job is retried by RQ later."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
     for process in processes:
         try:
             process.wait(timeout=SHUTDOWN_GRACE_SECONDS)
+            continue
         except subprocess.TimeoutExpired:
-            log.warning("worker.killed", pid=process.pid, reason="did not stop within grace period")
-            process.kill()
+            log.warning(
+                "worker.stopping_job", pid=process.pid, reason="job outlasted the grace period"
+            )
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=COLD_SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("worker.killed", pid=process.pid, reason="did not stop when asked twice")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
 def _run_burst(command: Sequence[str], workers: int) -> None:
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)  # stopped like Ctrl-C: workers too
     processes = [_spawn(command) for _ in range(workers)]
     try:
         for process in processes:
@@ -138,6 +157,8 @@ def _run_burst(command: Sequence[str], workers: int) -> None:
         log.info("monitor.stopping", reason="interrupted")
         _stop(processes)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_daemon(
@@ -162,8 +183,12 @@ def _run_daemon(
                     processes[i] = _spawn(command)
     finally:
         log.info("monitor.stopping", reason=received[0] if received else "exit")
-        scheduler.stop()
-        _stop(processes)
+        try:
+            scheduler.stop()  # resigns the leader lock: needs Redis, which may be gone
+        except Exception as exc:
+            log.error("scheduler.stop_failed", error=str(exc))
+        finally:
+            _stop(processes)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

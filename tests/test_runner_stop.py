@@ -1,0 +1,61 @@
+"""How `wirewatch run` stops its workers: real processes that finish their job, or that do not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from monitor import runner
+
+# A worker in miniature: the first SIGTERM is noted and ignored (a job in hand, RQ's warm
+# shutdown); the second ends it (RQ's cold shutdown).
+BUSY_WORKER = """
+import signal, sys, time
+asked = []
+def on_term(signum, frame):
+    asked.append(signum)
+    if len(asked) > 1:
+        sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+STUBBORN_WORKER = """
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def start(code: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    return process
+
+
+@pytest.fixture(autouse=True)
+def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "SHUTDOWN_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(runner, "COLD_SHUTDOWN_SECONDS", 0.5)
+
+
+def test_a_worker_busy_past_the_grace_period_is_asked_again_and_stops() -> None:
+    worker = start(BUSY_WORKER)
+    runner._stop([worker])
+    assert worker.returncode == 0  # it ended itself on the second SIGTERM, not killed
+
+
+def test_a_worker_that_ignores_both_requests_is_killed_with_its_process_group() -> None:
+    worker = start(STUBBORN_WORKER)
+    started = time.monotonic()
+    runner._stop([worker])
+    assert worker.returncode == -9
+    assert time.monotonic() - started < 10
