@@ -28,7 +28,7 @@ from monitor.errors import ParseError
 from monitor.feed_health_view import health_table, interval_text, short_time
 from monitor.feed_registry import FeedSource
 from monitor.feed_state import load_feed_states
-from monitor.model import Feed, FeedStatus
+from monitor.model import NAME_MAX, Feed, FeedStatus
 from monitor.opml import (
     FEED_ID_PATTERN,
     feed_id_for,
@@ -93,10 +93,13 @@ def add(
     if problem := feed_url_problem(url):
         raise typer.BadParameter(problem, param_hint="URL")
     new_id = feed_id or feed_id_for(url)
-    if not FEED_ID_PATTERN.match(new_id):
+    if not FEED_ID_PATTERN.match(new_id) or len(new_id) > NAME_MAX:
         raise typer.BadParameter(
-            f"{new_id!r} must match {FEED_ID_PATTERN.pattern}", param_hint="--id"
+            f"{new_id!r} must match {FEED_ID_PATTERN.pattern}, in at most {NAME_MAX} characters",
+            param_hint="--id",
         )
+    if outlet is not None and len(outlet) > NAME_MAX:
+        raise typer.BadParameter(f"at most {NAME_MAX} characters", param_hint="--outlet")
     _, _, engine = _open_registry(ctx)
     if (existing := feed_registry.get_registered(engine, new_id)) is not None:
         err.print(

@@ -20,7 +20,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from monitor.config_files import line_index, load_yaml_model
 from monitor.errors import ConfigError, ConfigIssue, RuleError
-from monitor.model import AlertMode, AlertRule, DigestEvery, DigestSchedule, Feed
+from monitor.model import (
+    NAME_MAX,
+    AlertMode,
+    AlertRule,
+    DigestEvery,
+    DigestSchedule,
+    Feed,
+)
 from monitor.opml import feed_url_problem
 from monitor.polling import PollPolicy
 from monitor.taxonomy import TaxonomySpec
@@ -173,9 +180,9 @@ class Settings(_Strict):
 
 
 class FeedSpec(_Strict):
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=_ID, max_length=NAME_MAX)
     url: str
-    outlet: str = ""
+    outlet: str = Field("", max_length=NAME_MAX)
     interval: int | None = Field(None, ge=10)
     tags: tuple[str, ...] = ()
 
@@ -223,7 +230,7 @@ class DigestSpec(_Strict):
 
 
 class RuleSpec(_Strict):
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=_ID, max_length=NAME_MAX)
     query: str
     channels: tuple[str, ...] = Field(min_length=1)
     min_topic_score: float = Field(0.0, ge=0, le=1)
@@ -252,6 +259,14 @@ class ChannelsFile(_Strict):
     @classmethod
     def _none_is_none_defined(cls, value: object) -> object:
         return {} if value is None else value
+
+    @field_validator("channels")
+    @classmethod
+    def _short_names(cls, channels: dict[str, ChannelSpec]) -> dict[str, ChannelSpec]:
+        for name in channels:
+            if len(name) > NAME_MAX:
+                raise ValueError(f"channel name {name[:40]!r}… is over {NAME_MAX} characters")
+        return channels
 
 
 @dataclass(frozen=True)

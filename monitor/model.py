@@ -18,9 +18,15 @@ def stable_id(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
+NAME_MAX = 200
+"""The longest feed id, outlet name, rule id or channel name: the width of the store's
+columns for them (PostgreSQL refuses longer values; SQLite would not say)."""
+
+
 @dataclass(frozen=True)
 class Feed:
-    """A feed as configured: where to poll and what to call the outlet."""
+    """A feed as configured: where to poll and what to call the outlet (ids and outlet names
+    at most ``NAME_MAX`` characters: what the store's columns hold on PostgreSQL too)."""
 
     id: str
     url: str

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from monitor.errors import ParseError
-from monitor.model import Feed
+from monitor.model import NAME_MAX, Feed
 
 FEED_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_ID_LENGTH = 80
@@ -98,13 +98,19 @@ def parse_opml_document(document: bytes) -> OpmlDocument:
         children = _outlines(outline)
         if url:
             categories = attributes.get("category", "").split(",")
-            found.append(OpmlFeed(url, label or _host(url) or url, _unique((*tags, *categories))))
+            outlet = _shortened(label or _host(url) or url)
+            found.append(OpmlFeed(url, outlet, _unique((*tags, *categories))))
         elif children:
             tags = _unique((*tags, label))
         else:
             skipped += 1
         stack.extend((child, tags) for child in reversed(children))
     return OpmlDocument(title, tuple(found), skipped)
+
+
+def _shortened(name: str) -> str:
+    """An outlet name the store can hold: cut at ``NAME_MAX`` characters, with an ellipsis."""
+    return name if len(name) <= NAME_MAX else name[: NAME_MAX - 1].rstrip() + "…"
 
 
 def render_opml(feeds: Sequence[Feed], title: str) -> str:

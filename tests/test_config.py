@@ -186,3 +186,12 @@ def test_a_server_url_that_cannot_be_one_is_refused_at_load_time(
     monkeypatch.setenv(key.upper(), value)
     (issue,) = issues_for(config_dir)
     assert "wirewatch.yaml:" in issue and f"{key}: " in issue and message in issue
+
+
+def test_an_outlet_name_longer_than_the_store_holds_is_refused(config_dir: Path) -> None:
+    path = config_dir / "feeds.yaml"
+    path.write_text(
+        f"feeds:\n  - id: long\n    url: http://a.example/rss\n    outlet: {'x' * 201}\n"
+    )
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:4: feeds[0].outlet: ") and "at most 200 characters" in issue

@@ -62,6 +62,14 @@ def test_outlet_falls_back_to_the_host_when_the_outline_has_no_name() -> None:
     assert parse_opml(document) == [OpmlFeed("https://www.x.test/rss", "x.test")]
 
 
+def test_an_outlet_name_longer_than_the_store_holds_is_cut_with_an_ellipsis() -> None:
+    title = "Nachrichten " * 30  # 360 characters
+    document = f'<opml version="2.0"><body><outline xmlUrl="https://x.test/rss" title="{title}"/>'
+    (feed,) = parse_opml((document + "</body></opml>").encode())
+    assert len(feed.outlet) == 200 and feed.outlet.endswith("…")
+    assert feed.outlet.startswith("Nachrichten Nachrichten")
+
+
 def test_outlines_without_xml_url_are_ignored_and_counted() -> None:
     document = parse_opml_document((OPML / "nested-categories.opml").read_bytes())
     assert "https://www.ndr.de/" not in [f.url for f in document.feeds]
