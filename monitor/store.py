@@ -9,6 +9,9 @@ functions that read and write it live in ``monitor.feed_registry``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,15 +141,41 @@ def open_store(url: str, *, migrate: bool = True) -> Engine:
     return engine
 
 
+# pg_advisory_xact_lock's key for schema upgrades (any constant all wirewatch processes share)
+MIGRATION_LOCK_KEY = 0x77697265  # "wire"
+
+
 def upgrade_schema(engine: Engine) -> None:
+    """Migrate to the latest schema, one process at a time: a scheduler and workers started
+    together must not all create the same tables (the others then find it done)."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
+    with _sqlite_migration_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # released when the transaction ends
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on a file next to an SQLite database (one machine: a file lock
+    serves); nothing for other databases, which lock inside the transaction."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with Path(f"{database}.migrate-lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
