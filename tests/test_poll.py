@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from rq import SimpleWorker
 
 from monitor.config import Config, FetchSettings, load_config
 from monitor.feed_state import load_feed_state
 from monitor.model import Feed, FeedState, FeedStatus
-from monitor.queues import QueueName, RedisHandle, queue
+from monitor.queues import POLL_JOB, QueueName, RedisHandle, queue
 from tests.support import ROOT, LoopbackServer, Reply
 from workers import jobs
 from workers.poll import poll_batch
@@ -251,3 +252,18 @@ def test_feeds_not_polled_by_the_deadline_fail_and_the_others_keep_their_items(
     assert (polls[2].outcome.error or "").startswith(
         "not polled within the poll job's 3 s: its host 127.0.0.1 was busy or slow"
     )
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_a_poll_job_that_waited_while_its_feed_was_polled_again_does_not_poll_it_twice(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    polls = queue(QueueName.POLL, redis_conn)
+    waiting = polls.enqueue(POLL_JOB, [feed(http_server)])  # queued behind a backlog ...
+    jobs.poll_feeds([feed(http_server)])  # ... while the lease ran out and another job polled
+    SimpleWorker([polls], connection=redis_conn).work(burst=True)
+    assert waiting.return_value() == {
+        "feeds": 0, "not_modified": 0, "failed": 0, "new": 0, "skipped": 1
+    }  # fmt: skip
+    assert len(http_server.requests) == 1

@@ -72,9 +72,12 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
     rt = runtime()
     settings = rt.config.settings
     policy = settings.poll_policy()
-    states = load_feed_states(rt.connection, [f.id for f in feeds])
-    batch = [(f, s, effective_url(f, s, policy)) for f, s in zip(feeds, states, strict=True)]
     job = get_current_job()
+    loaded = load_feed_states(rt.connection, [f.id for f in feeds])
+    fresh = _polled_since(job.enqueued_at if job else None, loaded)
+    feeds = [f for f in feeds if f.id not in fresh]
+    states = [s for s in loaded if s.feed_id not in fresh]
+    batch = [(f, s, effective_url(f, s, policy)) for f, s in zip(feeds, states, strict=True)]
     polls = asyncio.run(
         poll_batch(
             batch,
@@ -85,7 +88,7 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
             deadline=job.timeout - POLL_SAVE_SECONDS if job and job.timeout else None,
         )
     )
-    counts = {"feeds": len(feeds), "not_modified": 0, "failed": 0, "new": 0}
+    counts = {"feeds": len(feeds), "not_modified": 0, "failed": 0, "new": 0, "skipped": len(fresh)}
     queued = _enqueue_new_items(rt, [item for poll in polls for item in poll.items])
     updated = []
     for poll, state in zip(polls, states, strict=True):
@@ -103,6 +106,19 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
         rt.connection, updated
     )  # after the article jobs: a crash re-polls, never loses
     return counts
+
+
+def _polled_since(queued: datetime | None, states: list[FeedState]) -> set[str]:
+    """The feeds another poll job polled after this one was queued: a job that waited in the
+    queue past its feeds' lease finds them dispatched again, and polled; polling them once more
+    would only ask their hosts twice and race the other job's state."""
+    if queued is None:
+        return set()
+    since = queued.replace(tzinfo=queued.tzinfo or UTC)
+    fresh = {s.feed_id for s in states if s.last_polled is not None and s.last_polled > since}
+    if fresh:
+        log.info("feeds.poll_skipped", feeds=len(fresh), reason="polled since this job was queued")
+    return fresh
 
 
 # Items claimed per Redis transaction: large enough to amortise the round trips, small
