@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,13 @@ from monitor.errors import ConfigError
 from monitor.feed_state import load_feed_state
 from monitor.logs import configure_logging
 from monitor.model import DeliveryState
-from monitor.queues import WORKER_QUEUES, QueueName, connect_redis, waiting_retries
+from monitor.queues import (
+    WORKER_QUEUES,
+    QueueName,
+    connect_redis,
+    failed_since,
+    waiting_retries,
+)
 from monitor.records import story_record
 
 app = typer.Typer(
@@ -109,6 +116,7 @@ def run(
 
     c: Context = ctx.obj
     config = c.config()
+    started = datetime.now(UTC)
     try:
         handle = run_monitor(config, c.data_dir, once=once, log_format=c.log_format)
     except OSError as exc:
@@ -117,12 +125,15 @@ def run(
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     try:
-        _print_summary(c, config, handle.client)
+        failed = _print_summary(c, config, handle.client, started)
     finally:
         handle.close()
+    if once and failed:
+        raise typer.Exit(1)  # a job crashed or RQ gave up on it: a script must not read success
 
 
-def _print_summary(c: Context, config: Config, connection: object) -> None:
+def _print_summary(c: Context, config: Config, connection: object, started: datetime) -> int:
+    """Print what the run left behind; returns how many jobs failed during it."""
     import redis
 
     assert isinstance(connection, redis.Redis)
@@ -133,31 +144,36 @@ def _print_summary(c: Context, config: Config, connection: object) -> None:
         states[delivery.state.value] += 1
     feed_states = [load_feed_state(connection, feed.id) for feed in config.feeds]
     failing = [s for s in feed_states if s.consecutive_failures]
+    waiting, failed = waiting_retries(connection), failed_since(connection, started)
     summary = {
         "feeds": len(config.feeds),
         "feeds_failing": len(failing),
         "stories": counts["stories"],
         "clusters": counts["clusters"],
         "alerts": states,
-        "retries_waiting": waiting_retries(connection),
+        "retries_waiting": waiting,
+        "jobs_failed": failed,
         "data_dir": str(c.data_dir),
     }
     if c.log_format == "json":
         print(json.dumps({"event": "monitor.summary", **summary}), file=sys.stderr)
-        return
+        return failed
     table = Table(title="wirewatch: this run", show_header=False)
     table.add_row("feeds", f"{len(config.feeds)} ({len(failing)} failing)")
     table.add_row("stories stored", str(counts["stories"]))
     table.add_row("story clusters", str(counts["clusters"]))
     table.add_row("alerts", ", ".join(f"{n} {s}" for s, n in states.items() if n) or "none")
-    if summary["retries_waiting"]:
-        table.add_row("retries waiting", f"{summary['retries_waiting']} (the next run takes them)")
+    if waiting:
+        table.add_row("retries waiting", f"{waiting} (the next run takes them)")
+    if failed:
+        table.add_row("[red]jobs failed[/]", f"{failed} (see: wirewatch dead-letters, logs)")
     table.add_row("data directory", str(c.data_dir))
     if (c.data_dir / "mailbox").is_dir():
         table.add_row("demo mailbox", str(c.data_dir / "mailbox"))
     err.print(table)
     for state in failing:
         err.print(f"[yellow]feed {state.feed_id} failing:[/] {state.last_error}", highlight=False)
+    return failed
 
 
 @app.command()

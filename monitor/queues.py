@@ -12,12 +12,13 @@ import contextlib
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import redis
 from rq import Queue, Retry
+from rq.job import Job
 from rq.scheduler import RQScheduler
 
 from monitor.model import stable_id
@@ -300,6 +301,20 @@ def enqueue_due_retries(connection: redis.Redis) -> None:
         # it as a client still using the server and not stop when wirewatch closes it
         scheduler.connection.close()
         scheduler.connection.connection_pool.disconnect()
+
+
+def failed_since(connection: redis.Redis, since: datetime) -> int:
+    """Jobs that failed for good (RQ's failed registries) after ``since``: a crash, a
+    timeout, or an exception RQ stopped retrying."""
+    count = 0
+    for name in QueueName:
+        registry = queue(name, connection).failed_job_registry
+        jobs = Job.fetch_many(registry.get_job_ids(), connection=connection)
+        for job in jobs:
+            ended = job.ended_at if job is not None else None
+            if ended is not None and ended.replace(tzinfo=ended.tzinfo or UTC) >= since:
+                count += 1
+    return count
 
 
 def waiting_retries(connection: redis.Redis) -> int:

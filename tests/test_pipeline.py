@@ -162,3 +162,4 @@ def test_the_run_summary_says_how_many_retries_are_still_waiting(pipeline: Pipel
     ]
     (summary,) = [e for e in events if e["event"] == "monitor.summary"]
     assert summary["retries_waiting"] == 0  # nothing failed on the demo
+    assert summary["jobs_failed"] == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 import redis
+from rq import SimpleWorker
 
 from monitor.queues import (
     ARTICLE_JOB,
@@ -20,6 +21,7 @@ from monitor.queues import (
     enqueue_claimed,
     enqueue_claimed_many,
     enqueue_due_retries,
+    failed_since,
     queue,
     waiting_retries,
 )
@@ -192,3 +194,12 @@ def test_moving_due_retries_leaves_an_embedded_redis_free_to_stop(tmp_path: Path
             break
         time.sleep(0.1)
     assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
+
+
+def test_jobs_that_failed_for_good_are_counted_from_a_moment_on(redis_conn: redis.Redis) -> None:
+    before = datetime.now(UTC)
+    articles = queue(QueueName.ARTICLES, redis_conn)
+    articles.enqueue("workers.jobs.no_such_job", job_id="broken")  # fails, no retry
+    SimpleWorker([articles], connection=redis_conn).work(burst=True)
+    assert failed_since(redis_conn, before) == 1
+    assert failed_since(redis_conn, datetime.now(UTC)) == 0
