@@ -71,6 +71,9 @@ class FeedState:
     moved_to: str | None = None
     """Where the feed permanently redirects (301/308); adopted after repeated polls."""
     moved_count: int = 0
+    moved_from: str | None = None
+    """The configured URL that redirects to ``moved_to``: a move is the configured URL's, and
+    an edited URL in the config starts afresh."""
 
 
 @dataclass(frozen=True)

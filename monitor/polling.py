@@ -90,9 +90,12 @@ def next_state(
 ) -> FeedState:
     """The feed's state after a poll; ``rng`` is a random number in [0, 1) for the jitter."""
     current = state.interval_seconds or feed.interval_seconds or policy.first_interval
+    if state.moved_from not in (None, feed.url):  # the config's URL was edited: forget the move
+        state = replace(state, moved_to=None, moved_count=0, moved_from=None)
     moved_to, moved_count = _moved(state, outcome, policy)
+    moved_from = feed.url if moved_to else None
     if outcome.failed:
-        state = replace(state, moved_to=moved_to, moved_count=moved_count)
+        state = replace(state, moved_to=moved_to, moved_count=moved_count, moved_from=moved_from)
         return _after_failure(state, outcome, now, policy, rng, current)
 
     rate = items_per_day(outcome.item_times, now, state.items_per_day)
@@ -116,6 +119,7 @@ def next_state(
         items_seen=state.items_seen + outcome.new_items,
         moved_to=moved_to,
         moved_count=moved_count,
+        moved_from=moved_from,
     )
 
 
@@ -164,7 +168,9 @@ def _after_failure(
 
 
 def effective_url(feed: Feed, state: FeedState, policy: PollPolicy) -> str:
-    """The URL to poll: the configured one, or where it moved after repeated 301s/308s."""
-    if state.moved_to and state.moved_count >= policy.moved_after:
+    """The URL to poll: the configured one, or where it moved after repeated 301s/308s (a
+    move of the URL configured now: one edited since starts afresh)."""
+    moved = state.moved_to and state.moved_count >= policy.moved_after
+    if moved and state.moved_to and state.moved_from in (None, feed.url):
         return state.moved_to
     return feed.url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -134,6 +135,18 @@ def test_repeated_permanent_redirects_update_the_feed_url() -> None:
     assert effective_url(FEED, state, POLICY) == "http://127.0.0.1/new.xml"
     polled_at_new_url = next_state(state, FEED, ok(), NOW, POLICY, MIDDLE)
     assert effective_url(FEED, polled_at_new_url, POLICY) == "http://127.0.0.1/new.xml"
+
+
+def test_an_edited_feed_url_is_polled_even_after_the_old_one_moved() -> None:
+    state = FeedState("f")
+    moved = PollOutcome(http_status=200, moved_to="http://127.0.0.1/new.xml")
+    for _ in range(POLICY.moved_after):
+        state = next_state(state, FEED, moved, NOW, POLICY, MIDDLE)
+    edited = replace(FEED, url="http://127.0.0.1/edited.xml")  # ops changed feeds.yaml
+    assert effective_url(edited, state, POLICY) == "http://127.0.0.1/edited.xml"
+    after = next_state(state, edited, ok(), NOW, POLICY, MIDDLE)
+    assert (after.moved_to, after.moved_count) == (None, 0)
+    assert effective_url(edited, after, POLICY) == "http://127.0.0.1/edited.xml"
 
 
 @given(
