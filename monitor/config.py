@@ -6,7 +6,6 @@ all problems of all files are reported together.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
@@ -18,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from monitor.config_files import line_index, load_yaml_model
-from monitor.errors import ConfigError, ConfigIssue, RuleError
+from monitor.config_files import load_yaml_model
+from monitor.errors import ConfigError, ConfigIssue
 from monitor.model import (
     NAME_MAX,
     AlertMode,
@@ -337,9 +336,11 @@ def load_config(directory: Path | None = None) -> Config:
     )
     # a channels.yaml that did not load would make every rule's channels look unknown
     known_channels = channels_file if loaded_channels is not None else None
-    _check_cross_references(directory, feeds_file, alerts_file, known_channels, issues)
+    from monitor.config_checks import check_cross_references, check_rule_topics
+
+    check_cross_references(directory, feeds_file, alerts_file, known_channels, issues)
     if taxonomy is not None:
-        _check_rule_topics(directory, alerts_file, taxonomy, issues)
+        check_rule_topics(directory, alerts_file, taxonomy, issues)
     if issues or taxonomy is None:
         raise ConfigError(issues)
     rules = tuple(
@@ -359,86 +360,3 @@ def load_config(directory: Path | None = None) -> Config:
     )
     channels = {name: spec.url for name, spec in channels_file.channels.items()}
     return Config(directory, settings, feeds, taxonomy, rules, channels)
-
-
-def _check_cross_references(
-    directory: Path,
-    feeds_file: FeedsFile,
-    alerts_file: AlertsFile,
-    channels_file: ChannelsFile | None,
-    issues: list[ConfigIssue],
-) -> None:
-    from monitor.notify import channel_url_problem
-    from monitor.rules import parse_query
-
-    feeds_path, alerts_path = directory / "feeds.yaml", directory / "alerts.yaml"
-    feed_lines, alert_lines = line_index(feeds_path), line_index(alerts_path)
-    seen: set[str] = set()
-    for i, feed in enumerate(feeds_file.feeds):
-        if feed.id in seen:
-            line = feed_lines.get(("feeds", i, "id"))
-            issues.append(
-                ConfigIssue(
-                    str(feeds_path), line, f"feeds[{i}].id", f"duplicate feed id {feed.id!r}"
-                )
-            )
-        seen.add(feed.id)
-
-    seen.clear()
-    for i, rule in enumerate(alerts_file.rules):
-        where = f"rules[{i}]"
-        if rule.id in seen:
-            line = alert_lines.get(("rules", i, "id"))
-            issues.append(
-                ConfigIssue(str(alerts_path), line, f"{where}.id", f"duplicate rule id {rule.id!r}")
-            )
-        seen.add(rule.id)
-        try:
-            parse_query(rule.query)
-        except RuleError as exc:
-            line = alert_lines.get(("rules", i, "query"))
-            issues.append(ConfigIssue(str(alerts_path), line, f"{where}.query", str(exc)))
-        defined = channels_file.channels if channels_file is not None else None
-        for j, channel in enumerate(rule.channels if defined is not None else ()):
-            if defined is not None and channel not in defined:
-                known = ", ".join(sorted(defined)) or "none defined"
-                line = alert_lines.get(("rules", i, "channels", j))
-                issues.append(
-                    ConfigIssue(
-                        str(alerts_path),
-                        line,
-                        f"{where}.channels[{j}]",
-                        f"unknown channel {channel!r} (channels.yaml defines: {known})",
-                    )
-                )
-
-    channels_path = directory / "channels.yaml"
-    channel_lines = line_index(channels_path)
-    for name, spec in channels_file.channels.items() if channels_file is not None else ():
-        if problem := channel_url_problem(spec.url):
-            line = channel_lines.get(("channels", name, "url"))
-            issues.append(ConfigIssue(str(channels_path), line, f"channels.{name}.url", problem))
-
-
-def _check_rule_topics(
-    directory: Path, alerts_file: AlertsFile, taxonomy: TaxonomySpec, issues: list[ConfigIssue]
-) -> None:
-    """A rule's ``topics`` must name topics that exist (an id, or its last part: "ukraine-war"
-    for world/ukraine-war): a misspelt one would make the rule silently never fire."""
-    ids = {topic.id for topic in taxonomy.topics}
-    known = ids | {topic_id.rsplit("/", 1)[-1] for topic_id in ids}
-    alerts_path = directory / "alerts.yaml"
-    lines = line_index(alerts_path)
-    for i, rule in enumerate(alerts_file.rules):
-        for j, wanted in enumerate(rule.topics):
-            if wanted not in known:
-                close = difflib.get_close_matches(wanted, sorted(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                issues.append(
-                    ConfigIssue(
-                        str(alerts_path),
-                        lines.get(("rules", i, "topics", j)),
-                        f"rules[{i}].topics[{j}]",
-                        f"unknown topic {wanted!r}{hint}: topics.yaml defines no such topic",
-                    )
-                )
