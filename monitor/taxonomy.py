@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 ALL_LANGUAGES = "all"
 """The rules key whose terms apply to articles in every language."""
@@ -223,6 +224,16 @@ class ScoringSpec(_Frozen):
     competing topic that clearly leads (see ``LeadSpec``). None turns it off."""
 
 
+def _tree_error(index: int, field: str, message: str) -> NoReturn:
+    """A problem of one topic in the tree, located at it (``topics[i].parent``), so that
+    check-config names its line, not the file's first."""
+    error = PydanticCustomError("taxonomy", message)
+    raise ValidationError.from_exception_data(
+        "TaxonomySpec",
+        [InitErrorDetails(type=error, loc=("topics", index, field), input=None)],
+    )
+
+
 class TaxonomySpec(_Frozen):
     """The whole of topics.yaml."""
 
@@ -233,28 +244,33 @@ class TaxonomySpec(_Frozen):
     @model_validator(mode="after")
     def _check_tree(self) -> TaxonomySpec:
         by_id: dict[str, TopicSpec] = {}
-        for topic in self.topics:
+        index = {}
+        for i, topic in enumerate(self.topics):
             if topic.id in by_id:
-                raise ValueError(f"topic {topic.id!r} is defined twice: ids must be unique")
-            by_id[topic.id] = topic
+                _tree_error(i, "id", f"topic {topic.id!r} is defined twice: ids must be unique")
+            by_id[topic.id], index[topic.id] = topic, i
         parents = {t.parent for t in self.topics}
-        for topic in self.topics:
+        for i, topic in enumerate(self.topics):
             chain = [topic.id]
             parent = topic.parent
             while parent is not None:
                 if parent not in by_id:
-                    raise ValueError(
-                        f"topic {chain[-1]!r}: parent {parent!r} is not a defined topic"
+                    _tree_error(
+                        index[chain[-1]],
+                        "parent",
+                        f"topic {chain[-1]!r}: parent {parent!r} is not a defined topic",
                     )
                 if parent in chain:
                     loop = " → ".join([*chain, parent])
-                    raise ValueError(f"topic {topic.id!r}: its parents form a loop: {loop}")
+                    _tree_error(i, "parent", f"topic {topic.id!r}: its parents form a loop: {loop}")
                 chain.append(parent)
                 parent = by_id[parent].parent
             if not topic.competes and topic.parent is not None:
-                raise ValueError(f"topic {topic.id!r}: only a top-level topic can set competes")
+                _tree_error(
+                    i, "competes", f"topic {topic.id!r}: only a top-level topic can set competes"
+                )
             if not topic.leads and topic.parent is not None:
-                raise ValueError(f"topic {topic.id!r}: only a top-level topic can set leads")
+                _tree_error(i, "leads", f"topic {topic.id!r}: only a top-level topic can set leads")
             _check_yields(topic, by_id)
             if (
                 not any(r.anchors or r.terms for r in topic.rules.values())

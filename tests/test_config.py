@@ -195,3 +195,16 @@ def test_an_outlet_name_longer_than_the_store_holds_is_refused(config_dir: Path)
     )
     (issue,) = issues_for(config_dir)
     assert issue.startswith(f"{path}:4: feeds[0].outlet: ") and "at most 200 characters" in issue
+
+
+def test_a_topic_with_an_unknown_parent_is_reported_at_its_parent_line(config_dir: Path) -> None:
+    path = config_dir / "topics.yaml"
+    lines = path.read_text().splitlines()
+    at = lines.index("    parent: world")
+    lines[at] = "    parent: wrld"
+    path.write_text("\n".join(lines) + "\n")
+    (issue,) = issues_for(config_dir)
+    assert issue.startswith(f"{path}:{at + 1}: topics[")
+    assert issue.endswith(
+        ".parent: topic 'world/ukraine-war': parent 'wrld' is not a defined topic"
+    )
