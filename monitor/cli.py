@@ -122,8 +122,8 @@ def run(
     except OSError as exc:
         err.print(f"[bold red]cannot start:[/] {exc}")
         raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as stop:  # 128 + the signal, as shells report it
+        raise typer.Exit(143 if str(stop) == "SIGTERM" else 130) from None
     try:
         failed = _print_summary(c, config, handle.client, started)
     finally:

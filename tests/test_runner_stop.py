@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 
 from monitor import runner
+from tests.support import ROOT, free_port
 
 # A worker in miniature: the first SIGTERM is noted and ignored (a job in hand, RQ's warm
 # shutdown); the second ends it (RQ's cold shutdown).
@@ -59,3 +64,25 @@ def test_a_worker_that_ignores_both_requests_is_killed_with_its_process_group() 
     runner._stop([worker])
     assert worker.returncode == -9
     assert time.monotonic() - started < 10
+
+
+def test_run_once_stopped_with_sigterm_stops_its_workers_and_exits_143(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "WIREWATCH_DEMO_PORT": str(free_port()),
+        "WIREWATCH_DEMO_SMTP_PORT": str(free_port()),
+    }
+    command = [sys.executable, "-m", "monitor.cli", "--data-dir", str(tmp_path), "run", "--once"]
+    run = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert run.stderr is not None
+    for line in run.stderr:  # wait until its workers are up
+        if "monitor.started" in line:
+            break
+    time.sleep(1.0)
+    children = psutil.Process(run.pid).children(recursive=True)
+    assert children  # the workers (and the embedded Redis)
+    run.send_signal(signal.SIGTERM)
+    run.communicate(timeout=90)  # reads what is left, so that no full pipe blocks it
+    assert run.returncode == 143
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
