@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from monitor.config_checks import check_cross_references, check_rule_topics
 from monitor.config_files import load_yaml_model
 from monitor.errors import ConfigError, ConfigIssue
 from monitor.model import (
@@ -336,8 +337,6 @@ def load_config(directory: Path | None = None) -> Config:
     )
     # a channels.yaml that did not load would make every rule's channels look unknown
     known_channels = channels_file if loaded_channels is not None else None
-    from monitor.config_checks import check_cross_references, check_rule_topics
-
     check_cross_references(directory, feeds_file, alerts_file, known_channels, issues)
     if taxonomy is not None:
         check_rule_topics(directory, alerts_file, taxonomy, issues)

@@ -117,12 +117,11 @@ def update_delivery(
     attempts: int,
     sent_at: datetime | None = None,
     error: str | None = None,
-    failed: bool = False,
 ) -> bool:
-    """Record a delivery's attempt; a ``failed`` one never overwrites a ``sent`` row (whoever
-    sent it did, whatever an overrun attempt says afterwards). Whether the row changed."""
+    """Record a delivery's attempt; any other state never overwrites ``sent`` (whoever sent
+    it did, whatever an overrun attempt says afterwards). Whether the row changed."""
     where = [deliveries.c.id == delivery_id]
-    if failed:
+    if state is not DeliveryState.SENT:
         where.append(deliveries.c.state != DeliveryState.SENT.value)
     with engine.begin() as conn:
         result = conn.execute(
@@ -239,13 +238,12 @@ def update_digest(
     attempts: int,
     sent_at: datetime | None = None,
     error: str | None = None,
-    failed: bool = False,
     sent_hits: Collection[int] = (),
 ) -> bool:
-    """Record a digest's attempt; its hits take the same state. A ``failed`` one never
-    overwrites a ``sent`` digest or hit. A ``sent`` one marks only ``sent_hits`` (those the
-    message carried) and lets any other hit go, to wait for the next period's digest.
-    Whether the digest changed."""
+    """Record a digest's attempt; its hits take the same state, and no other state ever
+    overwrites ``sent``. A ``sent`` one marks only ``sent_hits`` (those the message carried)
+    and lets any other hit go, to wait for the next period's digest. Whether the digest
+    changed."""
     values = {
         "state": state.value,
         "attempts": attempts,
@@ -254,11 +252,11 @@ def update_digest(
     }
     digest_where = [digests.c.id == digest_id]
     hits_where = [deliveries.c.digest_id == digest_id]
-    if failed:
-        digest_where.append(digests.c.state != DeliveryState.SENT.value)
-        hits_where.append(deliveries.c.state != DeliveryState.SENT.value)
     if state is DeliveryState.SENT:
         hits_where.append(deliveries.c.id.in_(list(sent_hits)))
+    else:
+        digest_where.append(digests.c.state != DeliveryState.SENT.value)
+        hits_where.append(deliveries.c.state != DeliveryState.SENT.value)
     with engine.begin() as conn:
         result = conn.execute(digests.update().where(*digest_where).values(**values))
         conn.execute(

@@ -90,7 +90,7 @@ def next_state(
 ) -> FeedState:
     """The feed's state after a poll; ``rng`` is a random number in [0, 1) for the jitter."""
     current = state.interval_seconds or feed.interval_seconds or policy.first_interval
-    if state.moved_from not in (None, feed.url):  # the config's URL was edited: forget the move
+    if not _move_is_of(feed, state):  # the config's URL was edited: forget the move
         state = replace(state, moved_to=None, moved_count=0, moved_from=None)
     moved_to, moved_count = _moved(state, outcome, policy)
     moved_from = feed.url if moved_to else None
@@ -170,7 +170,12 @@ def _after_failure(
 def effective_url(feed: Feed, state: FeedState, policy: PollPolicy) -> str:
     """The URL to poll: the configured one, or where it moved after repeated 301s/308s (a
     move of the URL configured now: one edited since starts afresh)."""
-    moved = state.moved_to and state.moved_count >= policy.moved_after
-    if moved and state.moved_to and state.moved_from in (None, feed.url):
+    if state.moved_to and state.moved_count >= policy.moved_after and _move_is_of(feed, state):
         return state.moved_to
     return feed.url
+
+
+def _move_is_of(feed: Feed, state: FeedState) -> bool:
+    """Whether the state's move belongs to the URL configured now (a state saved before moves
+    named their URL counts as the feed's)."""
+    return state.moved_from in (None, feed.url)

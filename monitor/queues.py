@@ -12,7 +12,7 @@ import contextlib
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -290,16 +290,16 @@ def enqueue_due_retries(connection: redis.Redis) -> None:
     """Move the scheduled jobs whose time has come (retries done waiting) onto their queues,
     with RQ's own scheduler: burst workers (``run --once``) run none of their own."""
     scheduler = RQScheduler([str(name) for name in QueueName], connection=connection)
-    if not scheduler.acquire_locks():  # type: ignore[no-untyped-call]
-        scheduler.connection.connection_pool.disconnect()
-        return  # a running worker's scheduler holds them, and does this itself
     try:
-        scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+        # without the locks, a running worker's scheduler holds them, and does this itself
+        if scheduler.acquire_locks():  # type: ignore[no-untyped-call]
+            try:
+                scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+            finally:
+                scheduler.release_locks()  # type: ignore[no-untyped-call]
     finally:
-        scheduler.release_locks()  # type: ignore[no-untyped-call]
         # RQ's scheduler opened a pool of its own: left open, an embedded Redis would count
         # it as a client still using the server and not stop when wirewatch closes it
-        scheduler.connection.close()
         scheduler.connection.connection_pool.disconnect()
 
 
@@ -310,10 +310,8 @@ def failed_since(connection: redis.Redis, since: datetime) -> int:
     for name in QueueName:
         registry = queue(name, connection).failed_job_registry
         jobs = Job.fetch_many(registry.get_job_ids(), connection=connection)
-        for job in jobs:
-            ended = job.ended_at if job is not None else None
-            if ended is not None and ended.replace(tzinfo=ended.tzinfo or UTC) >= since:
-                count += 1
+        # RQ's job times are aware, in UTC
+        count += sum(1 for j in jobs if j is not None and j.ended_at and j.ended_at >= since)
     return count
 
 

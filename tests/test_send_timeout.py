@@ -146,7 +146,6 @@ def test_a_failed_attempt_recorded_after_another_sent_the_alert_leaves_it_sent(
         state=DeliveryState.FAILED,
         attempts=1,
         error="timed out",
-        failed=True,
     )
     delivery = outbox.get_delivery(setup.engine, delivery_id)
     assert not changed and delivery is not None and delivery.state is DeliveryState.SENT

@@ -149,7 +149,7 @@ def _deliver_within(rt: Runtime, channel: str, url: str, message: Message) -> No
     except JobTimeoutException as exc:
         raise overrun from exc
     except DeliveryError as exc:
-        if _now() - started.replace(tzinfo=started.tzinfo or UTC) >= timedelta(seconds=timeout):
+        if _now() - started >= timedelta(seconds=timeout):  # RQ's job times are aware UTC
             raise overrun from exc
         raise
 
@@ -240,7 +240,7 @@ def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str
     dead = delivery.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
     if not outbox.update_delivery(
-        rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc), failed=True
+        rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc)
     ):
         log.warning("alert.failed_after_sent", delivery=delivery.id, error=str(exc))
         return "done"  # another attempt sent it meanwhile: nothing to retry
@@ -333,7 +333,7 @@ def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
     dead = digest.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
     if not outbox.update_digest(
-        rt.engine, digest.id, state=state, attempts=digest.attempts, error=str(exc), failed=True
+        rt.engine, digest.id, state=state, attempts=digest.attempts, error=str(exc)
     ):
         log.warning("digest.failed_after_sent", digest=digest.id, error=str(exc))
         return "done"

@@ -28,7 +28,6 @@ from workers.guard import AllowList, refusal
 __all__ = [
     "AddressBlocked",
     "GuardedBackend",
-    "InvalidAddress",
     "Resolver",
     "Unresolvable",
     "make_client",
@@ -48,10 +47,6 @@ async def resolve(host: str, port: int) -> list[str]:
 
 class AddressBlocked(Exception):
     """The guard refused every connection to a host (the message names class and address)."""
-
-
-class InvalidAddress(Exception):
-    """No connection can be made to this host and port (a port out of range)."""
 
 
 class Unresolvable(Exception):
@@ -84,8 +79,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        if not 0 < port < 65536:  # a Location header's, say: the socket layer would raise
-            raise InvalidAddress(f"port {port} is out of range")
         addresses = await self._addresses(host, port, timeout)
         for address in addresses:  # one blocked address refuses the host: no retry elsewhere
             if (why := refusal(address, port, self._allow, host=host)) is not None:

@@ -25,14 +25,7 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
-from workers.client import (
-    AddressBlocked,
-    InvalidAddress,
-    Resolver,
-    Unresolvable,
-    make_client,
-    resolve,
-)
+from workers.client import AddressBlocked, Resolver, Unresolvable, make_client, resolve
 from workers.decode import ContentDecoder, DecodeError
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -115,7 +108,7 @@ async def fetch(
         raise FetchError(str(exc), reason="blocked", url=url) from exc
     except Unresolvable as exc:
         raise FetchError(str(exc), reason="dns", url=url, temporary=exc.temporary) from exc
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol, InvalidAddress) as exc:
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         # UnsupportedProtocol is a TransportError to httpx, but no retry will mend the URL
         raise FetchError(f"invalid URL: {exc}", reason="invalid_url", url=url) from exc
     except DecodeError as exc:
@@ -138,6 +131,11 @@ async def _get(
     request = client.build_request("GET", url, headers=headers)
     hops: list[int] = []
     while True:
+        port = request.url.port  # httpx takes 99999 (a Location header's, say); sockets do not
+        if port is not None and not 0 < port < 65536:
+            raise FetchError(
+                f"invalid URL: port {port} is out of range", reason="invalid_url", url=url
+            )
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
             following = response.next_request

@@ -114,8 +114,7 @@ def _polled_since(queued: datetime | None, states: list[FeedState]) -> set[str]:
     would only ask their hosts twice and race the other job's state."""
     if queued is None:
         return set()
-    since = queued.replace(tzinfo=queued.tzinfo or UTC)
-    fresh = {s.feed_id for s in states if s.last_polled is not None and s.last_polled > since}
+    fresh = {s.feed_id for s in states if s.last_polled is not None and s.last_polled > queued}
     if fresh:
         log.info("feeds.poll_skipped", feeds=len(fresh), reason="polled since this job was queued")
     return fresh
