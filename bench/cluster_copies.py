@@ -1,6 +1,10 @@
 """The texts of the clustering benchmark, and copies of them made the way outlets make them:
 shortened, headline rewritten, a paragraph removed or added, boilerplate appended, words
-swapped, all at once; and wire updates (much new text)."""
+swapped, all at once; and wire updates (much new text). Besides the copies, a *related* story
+per headlined text: another report from the same desk under the same stock headline with one
+word changed ("Russland greift Kiew an" / "… Charkiw an"), its own lead, and the text's closing
+paragraphs as its background, more than half of it. It is a different story: it must not join.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 
 from bench.corpus_pages import load_pages
 from bench.extract import wirewatch_article
+from workers.cluster_match import title_words
 
 # Texts shorter than this (in words) go in as distinct texts only: too short to rewrite.
 MIN_WORDS_TO_COPY = 80
@@ -35,6 +40,13 @@ SWAPS = {
     "the": "this",
 }
 FILLERS = ("demnach", "laut", "zudem", "also", "reportedly", "indeed")
+# A related story's background (the text's closing paragraphs) is about this share of it.
+RELATED_BACKGROUND_SHARE = 0.6
+RELATED_MIN_BACKGROUND_WORDS = 30
+# ... and at most this share of the text it borrows from (more is a copy with a new lead).
+RELATED_MAX_BORROWED = 0.6
+# The kind of a related story (a group of its own: joining its text's cluster is a false merge).
+RELATED = "related"
 
 
 @dataclass(frozen=True)
@@ -176,9 +188,33 @@ REWRITES: dict[str, Callable[[Text, random.Random, Fresh], tuple[str, str]]] = {
 }
 
 
+def related_story(text: Text, fresh: Fresh) -> tuple[str, str] | None:
+    """Another report under the text's stock headline, with the text's closing paragraphs as
+    background; None when the text has no such headline or background to share."""
+    stock = [w for w in text.title.split() if w.strip(":,.-").casefold() in title_words(w)]
+    if len(title_words(text.title)) < 3 or not stock:
+        return None
+    background: list[str] = []
+    limit = len(text.body.split()) * RELATED_MAX_BORROWED
+    for part in reversed(paragraphs(text.body)[1:]):
+        if len(" ".join([part, *background]).split()) > limit:
+            break
+        background.insert(0, part)
+    background_words = len(" ".join(background).split())
+    if background_words < RELATED_MIN_BACKGROUND_WORDS:
+        return None
+    lead = fresh(int(background_words * (1 - RELATED_BACKGROUND_SHARE) / RELATED_BACKGROUND_SHARE))
+    place = next((w for w in lead.split() if len(w) >= 5 and w.isalpha()), "Berlin")
+    title = text.title.replace(stock[-1], place, 1)
+    return title, "\n".join([lead, *background])
+
+
 def build_items(texts: list[Text], seed: int) -> list[Item]:
-    """Every text once, copies of the long ones; shuffled, each original before its copies."""
+    """Every text once, copies of the long ones and a related story of the headlined ones;
+    shuffled, each original before its copies."""
     rng = random.Random(seed)
+    # Related stories draw from their own generator: the copies stay those of earlier runs.
+    related_rng = random.Random(f"related-{seed}")
     groups: list[list[Item]] = []
     for n, text in enumerate(texts):
         group = [Item(f"t{n}", text.key, "original", text.title, text.body)]
@@ -187,6 +223,9 @@ def build_items(texts: list[Text], seed: int) -> list[Item]:
             for kind, rewrite in REWRITES.items():
                 title, body = rewrite(text, rng, fresh)
                 group.append(Item(f"t{n}-{kind}", text.key, kind, title, body))
+            related = related_story(text, fresh_text(texts, related_rng, text))
+            if related is not None:
+                group.append(Item(f"t{n}-{RELATED}", f"{RELATED}:{text.key}", RELATED, *related))
         groups.append(group)
     slots = [g for g in groups for _ in g]  # a random interleaving of the groups' items
     rng.shuffle(slots)

@@ -14,7 +14,7 @@ from monitor.config import ClusterSettings
 from monitor.model import FeedItem
 from monitor.queues import RedisHandle
 from tests.support import CORPUS, DEMO_SITE, requires_corpus, seed_story
-from tests.test_cluster_match import wire_update
+from tests.test_cluster_match import BACKGROUND, CHARKIW_REPORT, KIEW_REPORT, wire_update
 from workers.cluster import PRUNE_BATCH, ClusterAssignment, ClusterIndex, redis_params
 from workers.extract import extract_article
 
@@ -54,6 +54,23 @@ def test_copies_of_the_wire_join_the_first_cluster(
     cut = clusters.assign("alpenland", "Trump und Putin fahren gemeinsam", shortened, NOW)
     assert first == ClusterAssignment("rundblick", 1, True)
     assert copy == cut == ClusterAssignment("rundblick", 1, False)
+
+
+def test_a_second_report_under_the_desk_s_stock_headline_opens_its_own_cluster(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    clusters = index(redis_server)
+    kiew = clusters.assign(
+        "kiew", "Ukraine-Krieg: Russland greift Kiew an", f"{KIEW_REPORT}\n\n{BACKGROUND}", NOW
+    )
+    charkiw = clusters.assign(
+        "charkiw",
+        "Ukraine-Krieg: Russland greift Charkiw an",
+        f"{CHARKIW_REPORT}\n\n{BACKGROUND}",
+        NOW,
+    )
+    assert kiew == ClusterAssignment("kiew", 1, True)
+    assert charkiw == ClusterAssignment("charkiw", 1, True)
 
 
 def test_the_three_demo_outlets_copies_of_the_wire_make_one_cluster(

@@ -59,15 +59,63 @@ def test_shared_boilerplate_alone_does_not_make_two_stories_one() -> None:
     )
     one = fingerprint("", f"Reaktion auf Schelte von EU und IWF. {notice}", 4)
     other = fingerprint("", f"Privater Besuch ohne Öffentlichkeit, lange befreundet. {notice}", 4)
-    assert not same_story(one, other)
+    assert not same_story(one, other, 4)
 
 
 def test_a_shortened_copy_under_a_new_headline_is_the_same_story() -> None:
     title, body = seed_story()
     first_paragraphs = "\n\n".join(body.split("\n\n")[:2])
     assert same_story(
-        fingerprint("Historischer Handschlag", first_paragraphs, 4), (fingerprint(title, body, 4))
+        fingerprint("Historischer Handschlag", first_paragraphs, 4),
+        fingerprint(title, body, 4),
+        4,
     )
+
+
+# A desk's closing background paragraph, as dpa runs it under every report of one war.
+BACKGROUND = (
+    "Russland führt seit mehr als dreieinhalb Jahren einen Angriffskrieg gegen die Ukraine. "
+    "Dabei überzieht die russische Armee das Nachbarland regelmäßig mit Luftangriffen auf Städte "
+    "und auf die Energieversorgung. Die Ukraine wehrt sich mit westlicher Unterstützung und "
+    "greift ihrerseits immer wieder Ziele in Russland an, vor allem Raffinerien und "
+    "Militärflugplätze."
+)
+KIEW_REPORT = (
+    "Kiew (dpa) - Russland hat die ukrainische Hauptstadt Kiew in der Nacht erneut mit Drohnen "
+    "und Raketen angegriffen. Nach Angaben von Bürgermeister Vitali Klitschko wurden mindestens "
+    "drei Menschen verletzt. In mehreren Stadtteilen brachen Brände aus."
+)
+CHARKIW_REPORT = (
+    "Charkiw (dpa) - Bei einem russischen Luftangriff auf die ostukrainische Großstadt Charkiw "
+    "ist ein Wohnhaus getroffen worden. Gouverneur Oleh Synjehubow sprach von zwei Toten."
+)
+
+
+def test_two_reports_under_a_stock_headline_sharing_background_are_two_stories() -> None:
+    kiew = fingerprint(
+        "Ukraine-Krieg: Russland greift Kiew an", f"{KIEW_REPORT}\n\n{BACKGROUND}", 4
+    )
+    charkiw = fingerprint(
+        "Ukraine-Krieg: Russland greift Charkiw an", f"{CHARKIW_REPORT}\n\n{BACKGROUND}", 4
+    )
+    assert not same_story(charkiw, kiew, 4)
+
+
+def test_a_short_copy_with_words_swapped_is_the_same_story_by_its_headline() -> None:
+    """Too short to be nested, lead and body too edited to match: the headline vouches."""
+    original = fingerprint("Ukraine-Krieg: Russland greift Kiew an", KIEW_REPORT, 4)
+    words = KIEW_REPORT.split(" ")
+    edited = " ".join("sowie" if i in (5, 10, 20) else w for i, w in enumerate(words))
+    assert same_story(fingerprint("Russland greift Kiew mit Drohnen an", edited, 4), original, 4)
+
+
+def test_a_copy_cut_down_to_the_shared_background_is_not_vouched_for_by_its_headline() -> None:
+    """Indistinguishable from another report under the stock headline: kept apart."""
+    original = fingerprint(
+        "Ukraine-Krieg: Russland greift Kiew an", f"{KIEW_REPORT}\n\n{BACKGROUND}", 4
+    )
+    cut = fingerprint("Ukraine-Krieg: Russland greift Kiew an", BACKGROUND, 4)
+    assert not same_story(cut, original, 4)
 
 
 def test_a_teaser_inside_a_longer_page_is_not_that_page_s_story() -> None:
@@ -78,7 +126,7 @@ def test_a_teaser_inside_a_longer_page_is_not_that_page_s_story() -> None:
     )
     title, body = seed_story()
     page = fingerprint(title, f"{body}\n\n{teaser}", 4)
-    assert not same_story(fingerprint("Social-Media-Verbot für Kinder", teaser, 4), page)
+    assert not same_story(fingerprint("Social-Media-Verbot für Kinder", teaser, 4), page, 4)
 
 
 def test_scattered_word_substitutions_are_not_new_text() -> None:

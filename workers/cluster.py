@@ -273,7 +273,7 @@ class ClusterIndex:
                 # the index may be past the window, and a copy arriving after it starts anew.
                 continue
             old = Fingerprint(title.decode(), unpack(packed))
-            if same_story(print_, old):
+            if same_story(print_, old, self.settings.shingle_words):
                 score = similarity(print_, old)
                 if best is None or score > best[0]:
                     best = (score, cluster.decode())

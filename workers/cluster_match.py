@@ -3,9 +3,12 @@
 A story is reduced to a ``Fingerprint``: its headline, and the hashes of its body's word
 shingles in text order. Two stories are one (``same_story``) when the shorter body is at
 least half inside the longer one, and something corroborates it: nearly the same body
-(Jaccard), one body almost wholly inside the other (a shortened copy, an update),
-compatible headlines, or the same opening. Shared boilerplate (an agency's legal notice, a
-company's "about us") gives overlap but none of these.
+(Jaccard), one body almost wholly inside the other (a shortened copy, an update), the same
+opening, or compatible headlines over a shorter body that brings no report of its own.
+Shared boilerplate (an agency's legal notice, a company's "about us") gives overlap but none
+of these; nor does a desk's stock headline ("Ukraine-Krieg: Russland greift Kiew an" / "…
+Charkiw an") over a shared background paragraph: the other report's own lead and sentences
+are new text, in runs, as a wire update's are.
 
 A copy that keeps most of its cluster version's text and whose text is new in a large share
 (runs of new shingles: new sentences and paragraphs, not scattered word substitutions) is a
@@ -38,6 +41,10 @@ NESTED_MIN_SHINGLES = 50
 # Headlines are compatible when half of the shorter one's content words are in the other.
 TITLE_MIN_OVERLAP = 0.5
 TITLE_MIN_SHARED = 2
+# Headlines corroborate only a shorter body whose new text (runs of new shingles, see
+# ``new_share``) is under this share: more is a report of its own (a lead, sentences) next to
+# shared background. An outlet's added paragraph is a seventh of a text, an update a fifth.
+TITLE_MAX_NEW_SHARE = 0.2
 # The opening: a body's first shingles (the LSH index of openings uses them too). Two bodies
 # have the same lead when half of the shorter one's first sentence (its first shingles) is
 # in the other's opening.
@@ -109,8 +116,9 @@ def titles_compatible(a: frozenset[str], b: frozenset[str]) -> bool:
     return shared >= TITLE_MIN_SHARED and shared >= TITLE_MIN_OVERLAP * min(len(a), len(b))
 
 
-def same_story(new: Fingerprint, old: Fingerprint) -> bool:
-    """Whether two stories are copies of one (see the module docstring for the rule)."""
+def same_story(new: Fingerprint, old: Fingerprint, size: int) -> bool:
+    """Whether two stories are copies of one (see the module docstring for the rule);
+    ``size`` is the shingles' length in words."""
     a, b = new.shingle_set, old.shingle_set
     shorter, longer = (new, old) if len(a) <= len(b) else (old, new)
     smaller = min(len(a), len(b))
@@ -123,8 +131,12 @@ def same_story(new: Fingerprint, old: Fingerprint) -> bool:
     return (
         shared / len(a | b) >= COPY_JACCARD
         or (containment >= NESTED_CONTAINMENT and smaller >= NESTED_MIN_SHINGLES)
-        or titles_compatible(new.title_words, old.title_words)
         or len(shorter.lead & longer.opening) >= 0.5 * len(shorter.lead)
+        or (
+            titles_compatible(new.title_words, old.title_words)
+            and new_share(shorter, longer.shingle_set, size) < TITLE_MAX_NEW_SHARE
+            and new_share(longer, shorter.shingle_set, size) < TITLE_MAX_NEW_SHARE
+        )
     )
 
 
