@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
-from monitor.model import Feed
+from monitor.model import Feed, FeedItem
 from tests.support import CORPUS, DEMO_SITE, requires_corpus
-from workers.feeds import canonical_url, parse_feed
+from workers.feeds import canonical_url, entry_mark, is_same_entry, parse_feed
 
 FEED = Feed(id="test", url="http://127.0.0.1/feed.xml", outlet="Test")
 BASE = "http://127.0.0.1:8765"
@@ -157,3 +158,30 @@ def test_canonical_url_keeps_meaningful_query_parameters(params: dict[str, str])
     kept = canonical_url(f"https://x.de/a?{query}&utm_medium=rss&wt_mc=feed")
     assert all(f"{k}={v}" in kept for k, v in params.items())
     assert "utm_medium" not in kept and "wt_mc" not in kept
+
+
+PUBLISHED = datetime(2025, 8, 15, 20, 0, tzinfo=UTC)
+
+
+def entry(url: str, published: datetime | None = PUBLISHED) -> FeedItem:
+    return FeedItem("f", "Outlet", url, url, entry_id="g1", published=published)
+
+
+def test_an_entry_under_a_changed_slug_is_the_same_entry() -> None:
+    mark = entry_mark(entry("https://example.org/a/old-slug-1"))
+    assert is_same_entry(mark, entry("https://example.org/a/new-slug-1"))
+
+
+def test_an_entry_id_on_an_article_published_at_another_time_is_another_entry() -> None:
+    mark = entry_mark(entry("https://example.org/a/1"))
+    later = entry("https://example.org/a/2", PUBLISHED + timedelta(hours=2))
+    assert not is_same_entry(mark, later)
+
+
+def test_without_dates_an_entry_id_names_the_same_entry() -> None:
+    mark = entry_mark(entry("https://example.org/a/1", None))
+    assert is_same_entry(mark, entry("https://example.org/a/2"))
+
+
+def test_a_mark_from_before_dates_were_kept_still_names_its_entry() -> None:
+    assert is_same_entry("https://example.org/a/1", entry("https://example.org/a/2"))

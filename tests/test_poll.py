@@ -117,6 +117,22 @@ def test_the_same_entry_under_a_new_url_is_not_a_new_article(
 
 
 @pytest.mark.usefixtures("runtime_ready")
+def test_a_guid_reused_for_each_new_article_does_not_hide_the_later_ones(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    """A feed with one item per document, always under the same <guid>."""
+
+    def document(n: int) -> bytes:
+        item = ITEM.format(n=n, link=f"{http_server.base_url}/a/{n}.html", guid="latest")
+        return RSS.format(items=item).encode()
+
+    for n in range(1, 4):
+        http_server.serve("/feed.xml", Reply(200, document(n)))
+        assert jobs.poll_feeds([feed(http_server)])["new"] == 1
+    assert len(article_jobs(redis_conn)) == 3
+
+
+@pytest.mark.usefixtures("runtime_ready")
 def test_a_guid_shared_by_every_item_does_not_hide_the_articles_after_the_first(
     http_server: LoopbackServer, redis_conn: redis.Redis
 ) -> None:

@@ -130,3 +130,22 @@ def _bozo_reason(parsed: Any) -> str | None:
 
 def _plain(html: str) -> str:
     return " ".join(_TAGS.sub(" ", html).split())
+
+
+def entry_mark(item: FeedItem) -> str:
+    """What is kept of an entry under its feed's entry id: its URL and when it was published."""
+    published = item.published.astimezone(UTC).isoformat() if item.published else ""
+    return f"{item.canonical_url}\t{published}"
+
+
+def is_same_entry(mark: str, item: FeedItem) -> bool:
+    """Whether an entry id seen before (``mark``, see ``entry_mark``) names this item.
+
+    It does even under a new URL (a changed slug is not a new article), unless both say when
+    they were published and the times differ: a feed that reuses one <guid> for every new
+    article, one item per document, would otherwise hide them all after the first.
+    """
+    url, _, published = mark.partition("\t")
+    if url == item.canonical_url or not published or item.published is None:
+        return True
+    return published == item.published.astimezone(UTC).isoformat()

@@ -46,6 +46,7 @@ from workers.alerts import record_alerts
 from workers.classify import classify_article
 from workers.decode import decode_html
 from workers.extract import extract_article
+from workers.feeds import entry_mark, is_same_entry
 from workers.fetch import fetch_page, is_transient
 from workers.poll import poll_batch
 from workers.runtime import Runtime, runtime
@@ -140,18 +141,25 @@ def _enqueue_new_items(rt: Runtime, items: list[FeedItem]) -> Counter[str]:
     ]
     with rt.connection.pipeline(transaction=False) as pipe:
         for url_key, entry_key in keys:
-            pipe.exists(url_key, *([entry_key] if entry_key else []))
-        seen = pipe.execute()
+            pipe.exists(url_key)
+            if entry_key:
+                pipe.get(entry_key)
+        replies = iter(pipe.execute())
+    known = []
+    for item, (_, entry_key) in zip(items, keys, strict=True):
+        url_seen = bool(next(replies))
+        mark = next(replies) if entry_key else None
+        known.append(url_seen or (mark is not None and _is_same_entry(mark, item)))
     fresh = [
         ClaimedJob(
             job_id=article_job_id(item.canonical_url),
             claim=url_key,
             args=(item,),
             claim_value=item.feed_id,
-            marks=((entry_key, item.canonical_url),) if entry_key else (),
+            marks=((entry_key, entry_mark(item)),) if entry_key else (),
         )
-        for item, (url_key, entry_key), known in zip(items, keys, seen, strict=True)
-        if not known
+        for item, (url_key, entry_key), seen in zip(items, keys, known, strict=True)
+        if not seen
     ]
     retention = timedelta(days=rt.config.settings.seen_retention_days)
     for start in range(0, len(fresh), CLAIM_CHUNK):
@@ -182,6 +190,19 @@ def _shared_entry_ids(items: list[FeedItem]) -> set[tuple[str, str]]:
         articles = len(urls[(feed_id, entry_id)])
         log.warning("feed.shared_entry_id", feed=feed_id, entry_id=entry_id, articles=articles)
     return shared
+
+
+def _is_same_entry(mark: bytes, item: FeedItem) -> bool:
+    if is_same_entry(mark.decode(), item):
+        return True
+    log.warning(
+        "feed.reused_entry_id",
+        feed=item.feed_id,
+        entry_id=item.entry_id,
+        url=item.canonical_url,
+        reason="an entry id seen before, on an article published at another time",
+    )
+    return False
 
 
 def _entry_key(item: FeedItem) -> str | None:
