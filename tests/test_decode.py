@@ -19,7 +19,15 @@ from monitor.model import FeedItem, stable_id
 from monitor.queues import RedisHandle
 from tests.support import ROOT, LoopbackServer, Reply
 from workers import jobs
-from workers.decode import PIECE_BYTES, ContentDecoder, DecodeError, decode_html, html_encoding
+from workers.decode import (
+    MAX_CODINGS,
+    PIECE_BYTES,
+    ContentDecoder,
+    DecodedTooLarge,
+    DecodeError,
+    decode_html,
+    html_encoding,
+)
 from workers.runtime import configure
 
 GERMAN = (
@@ -78,6 +86,31 @@ def test_identity_and_unknown_encodings_pass_the_body_through(encoding: str | No
 def test_data_that_is_not_gzip_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="gzip"):
         decode_all(ContentDecoder("gzip"), [b"\x1f\x8bthis is not deflate data at all"])
+
+
+def test_more_stacked_codings_than_the_limit_are_refused() -> None:
+    with pytest.raises(DecodeError, match=f"at most {MAX_CODINGS}"):
+        ContentDecoder(", ".join(["gzip"] * 1200))
+
+
+def test_an_inner_layer_inflating_past_the_cap_is_stopped_though_the_next_drops_it() -> None:
+    """gzip, gzip: the outer layer's zeros lie after the inner stream's end, where the inner
+    layer ignores them: they must count all the same."""
+    body = gzip_bytes(gzip_bytes(GERMAN.encode()) + bytes(5_000_000))
+    with pytest.raises(DecodedTooLarge, match="step 1 of 2"):
+        decode_all(ContentDecoder("gzip, gzip", max_output=1_000_000), [body])
+
+
+def test_raw_deflate_split_after_its_first_byte_decodes() -> None:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    raw = packer.compress(GERMAN.encode()) + packer.flush()
+    assert b"".join(decode_all(ContentDecoder("deflate"), [raw[:1], raw[1:]])) == GERMAN.encode()
+
+
+@pytest.mark.parametrize("encoding", ["zstd", "compress", "gzip, zstd"])
+def test_a_coding_that_cannot_be_undone_is_an_error_not_the_page(encoding: str) -> None:
+    with pytest.raises(DecodeError, match="not supported"):
+        ContentDecoder(encoding)
 
 
 # --- charsets ----------------------------------------------------------------------------------
@@ -155,6 +188,13 @@ def test_meta_utf16_on_an_ascii_readable_page_means_utf8() -> None:
 def test_an_unknown_charset_label_is_ignored() -> None:
     body = GERMAN.encode("utf-8")
     assert html_encoding(body, "text/html; charset=x-no-such-charset") == ("utf-8", "detected")
+
+
+@pytest.mark.parametrize("label", ["undefined", "punycode", "idna", "unicode_escape"])
+def test_a_codec_that_is_no_charset_is_ignored_in_header_and_meta(label: str) -> None:
+    body = GERMAN.replace("<head>", f'<head><meta charset="{label}">').encode("utf-8")
+    assert html_encoding(body, f"text/html; charset={label}") == ("utf-8", "detected")
+    assert "Grüße aus München" in decode_html(body, f"text/html; charset={label}")
 
 
 def test_an_undeclared_cyrillic_page_is_detected() -> None:

@@ -20,6 +20,7 @@ from tests.fetch_client import SETTINGS, get
 from tests.support import LoopbackServer, Reply, free_port
 from workers.fetch import (
     _connect_error,
+    is_transient,
     parse_retry_after,
 )
 
@@ -242,3 +243,32 @@ def test_a_redirect_to_another_scheme_is_refused(http_server: LoopbackServer) ->
     with pytest.raises(FetchError) as caught:
         get(url)
     assert caught.value.reason == "redirects" and "file:" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "why"),
+    [
+        (302, {}, "a redirect without a Location"),
+        (300, {"Location": "/elsewhere"}, "a redirect that is not followed"),
+        (304, {}, "not modified, to a request that was not conditional"),
+    ],
+)
+def test_a_response_below_400_that_is_no_document_is_an_http_status_error(
+    http_server: LoopbackServer, status: int, headers: dict[str, str], why: str
+) -> None:
+    url = http_server.serve("/odd", Reply(status, b"This document has moved", headers))
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert (caught.value.reason, caught.value.status) == ("http_status", status)
+    assert why in str(caught.value)
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "http://exa\tmple.org/"])
+def test_a_redirect_to_an_unparseable_location_is_an_invalid_url(
+    http_server: LoopbackServer, location: str
+) -> None:
+    url = http_server.serve("/r", Reply(302, b"", {"Location": location}))
+    with pytest.raises(FetchError) as caught:
+        get(url)
+    assert caught.value.reason == "invalid_url"
+    assert not is_transient(caught.value)

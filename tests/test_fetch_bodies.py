@@ -72,6 +72,28 @@ def test_a_decompression_bomb_is_stopped_at_the_decoded_cap_in_bounded_memory(
     assert peak < 3 * cap  # never much more than the cap itself, for a body of 1 GB
 
 
+def test_stacked_codings_whose_inner_layer_is_a_bomb_are_stopped_at_the_cap(
+    http_server: LoopbackServer,
+) -> None:
+    """gzip, gzip: 1 GB of zeros after the inner stream's end, where gzip ignores them."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(gzip_bytes(PAGE))]
+    parts += [packer.compress(bytes(1 << 20)) for _ in range(1024)]
+    body = b"".join([*parts, packer.flush()])
+    headers = {**HTML, "Content-Encoding": "gzip, gzip"}
+    url = http_server.serve("/layers", Reply(200, body, headers))
+    with pytest.raises(FetchError) as caught:
+        get(url, max_bytes=2_000_000)
+    assert caught.value.reason == "too_large"
+    assert "step 1 of 2" in str(caught.value)
+
+
+def test_a_204_to_a_page_request_is_no_page(http_server: LoopbackServer) -> None:
+    url = http_server.serve("/nothing", Reply(204))
+    error = refused(url, allow=allowed(http_server), content_types=HTML_TYPES)
+    assert (error.reason, error.status) == ("http_status", 204)
+
+
 def test_a_50_mb_declared_body_is_refused_before_it_is_read(http_server: LoopbackServer) -> None:
     size = 50_000_000
     url = http_server.serve("/huge", Reply(200, bytes(size), {"Content-Length": str(size)}))

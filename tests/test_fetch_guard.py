@@ -6,6 +6,8 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,45 @@ def test_a_redirect_to_a_port_out_of_range_is_an_invalid_url_not_a_crash(
 def test_a_host_name_no_request_can_be_made_to_is_an_invalid_url() -> None:
     error = refused("http://ex\u00e4mple..com/feed.xml")
     assert error.reason == "invalid_url" and "exämple..com" in str(error)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://aa..com/", "http://.example/", f"http://{'a' * 64}.example/", "http://xn--/"]
+)
+def test_an_ascii_host_name_no_lookup_can_take_is_an_invalid_url(url: str) -> None:
+    error = refused(url)
+    assert error.reason == "invalid_url" and not is_transient(error)
+
+
+def test_a_redirect_to_a_host_name_no_lookup_can_take_is_an_invalid_url(
+    http_server: LoopbackServer,
+) -> None:
+    url = http_server.serve("/go", Reply(302, b"", {"Location": "http://aa..com/x"}))
+    assert refused(url, allow=allowed(http_server)).reason == "invalid_url"
+
+
+def test_a_hanging_system_resolver_does_not_hold_fetch_page_past_its_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resolver whose nameservers do not answer: the page fails on its connect timeout,
+    not when the lookup finally gives up."""
+    released = threading.Event()
+
+    def hanging(*args: Any, **kwargs: Any) -> Any:
+        released.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    settings = SETTINGS.model_copy(update={"connect_timeout": 0.5, "total_timeout": 1.0})
+    began = time.monotonic()
+    try:
+        with pytest.raises(FetchError) as caught:
+            fetch_page(settings, "http://news.example/p")
+        waited = time.monotonic() - began
+    finally:
+        released.set()
+    assert caught.value.reason == "timeout"
+    assert waited < 15  # the lookup itself would hang for 30 s
 
 
 def test_a_url_without_a_host_is_an_invalid_url_not_a_transient_transport_error() -> None:

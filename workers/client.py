@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import ip_address
 from typing import Any
 
@@ -28,6 +29,7 @@ from workers.guard import AllowList, refusal
 __all__ = [
     "AddressBlocked",
     "GuardedBackend",
+    "InvalidHostName",
     "Resolver",
     "Unresolvable",
     "make_client",
@@ -39,14 +41,37 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 """(host, port) → the addresses to connect to; raises ``OSError`` when there are none."""
 
 
+# Lookups run on threads of their own, not the event loop's default executor: asyncio.run
+# waits for that one at its end, so a lookup hanging in the system resolver (nameservers that
+# do not answer) would hold the article job long after its total timeout.
+_LOOKUP_THREADS = 16
+_lookups = ThreadPoolExecutor(_LOOKUP_THREADS, thread_name_prefix="wirewatch-resolve")
+
+
+def _new_lookups_after_fork() -> None:
+    # A forked child (RQ's work horse) has none of the parent's threads; an executor that
+    # believes it has idle ones would never run a lookup.
+    global _lookups
+    _lookups = ThreadPoolExecutor(_LOOKUP_THREADS, thread_name_prefix="wirewatch-resolve")
+
+
+os.register_at_fork(after_in_child=_new_lookups_after_fork)
+
+
 async def resolve(host: str, port: int) -> list[str]:
     """The system resolver's addresses for ``host``, in its order of preference."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    infos = await asyncio.get_running_loop().run_in_executor(_lookups, lookup)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class AddressBlocked(Exception):
     """The guard refused every connection to a host (the message names class and address)."""
+
+
+class InvalidHostName(ValueError):
+    """A URL's host name no request can be made to (an empty label, "xn--"): the URL's
+    fault, not the resolver's."""
 
 
 class Unresolvable(Exception):
@@ -104,6 +129,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 found = await self._resolver(host, port)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"DNS lookup for {host} timed out") from exc
+        except UnicodeError as exc:  # the resolver's IDNA encoding of an empty or long label
+            raise InvalidHostName(f"host name {host!r} cannot be looked up: {exc}") from exc
         except OSError as exc:
             temporary = isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_AGAIN
             raise Unresolvable(

@@ -34,6 +34,8 @@ _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNOREC
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _META_SCAN_BYTES = 16 * 1024
 _DETECT_SAMPLE_BYTES = 64 * 1024
+# Python codecs that are not a page's charset (a label naming one is ignored, as unknown).
+_NOT_CHARSETS = frozenset({"undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape"})
 # WHATWG labels Python does not know, and labels browsers read as a superset.
 _LABELS = {
     "x-sjis": "shift_jis",
@@ -47,8 +49,21 @@ _LABELS = {
 }
 
 
+# More content codings than this in one response is an attack, not a server's setup.
+MAX_CODINGS = 3
+# Real codings ``ContentDecoder`` cannot undo (and does not ask for): an error, not the
+# compressed bytes passed on as if they were the page.
+UNSUPPORTED_CODINGS = frozenset(
+    {"compress", "x-compress", "zstd", "exi", "pack200-gzip", "aes128gcm", "dcb", "dcz"}
+)
+
+
 class DecodeError(ValueError):
     """The body is not valid data in its declared Content-Encoding."""
+
+
+class DecodedTooLarge(DecodeError):
+    """A decoding step produced more than the decoder's ``max_output``."""
 
 
 class _Stage(Protocol):
@@ -69,6 +84,9 @@ class _ZlibStage:
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         data, self._carry = self._carry + data, b""
+        if self._coding == "deflate" and not self._started and len(data) < 2:
+            self._carry = data  # zlib's 2-byte header tells zlib-wrapped from raw: wait for it
+            return
         while True:
             if self._inflater.eof and (not data or not self._next_member(data)):
                 return  # bytes after the end of the stream are ignored, as gzip(1) does
@@ -103,6 +121,8 @@ class _ZlibStage:
 
     def flush(self) -> Iterator[bytes]:
         # Output is drained in decode(); a truncated stream yields what arrived (as browsers do).
+        if self._carry and not self._started:  # a 1-byte deflate body: nothing to inflate
+            raise DecodeError(f"body is not valid {self._coding} data: truncated")
         rest = self._inflater.flush()
         for start in range(0, len(rest), PIECE_BYTES):
             yield rest[start : start + PIECE_BYTES]
@@ -140,15 +160,28 @@ def _stage(coding: str) -> _Stage | None:
         return _ZlibStage("deflate")
     if coding == "br":
         return _BrotliStage()
-    return None  # identity, and codings nobody asked for: passed through, as httpx does
+    if coding in UNSUPPORTED_CODINGS:
+        raise DecodeError(f"body is in the {coding} content coding, which is not supported")
+    return None  # identity, and tokens that name no coding ("utf-8", "none"): passed through
 
 
 class ContentDecoder:
-    """Undo a response's Content-Encoding (several in a row: the last applied is undone first)."""
+    """Undo a response's Content-Encoding (several in a row: the last applied is undone first).
 
-    def __init__(self, content_encoding: str | None) -> None:
+    ``max_output`` caps what each step may produce in all: an inner layer that inflates to
+    gigabytes only to be dropped by the next one (as bytes after its end) is stopped too.
+    """
+
+    def __init__(self, content_encoding: str | None, max_output: int | None = None) -> None:
         codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
         self._stages = [s for c in reversed(codings) if c and (s := _stage(c)) is not None]
+        if len(self._stages) > MAX_CODINGS:
+            raise DecodeError(
+                f"{len(self._stages)} content codings in a row: "
+                f"at most {MAX_CODINGS} are undone"
+            )
+        self._max_output = max_output
+        self._produced = [0] * len(self._stages)
 
     @property
     def encoded(self) -> bool:
@@ -169,14 +202,23 @@ class ContentDecoder:
                 yield data
             return
         for piece in self._stages[index].decode(data):
-            yield from self._push(index + 1, piece)
+            yield from self._push(index + 1, self._counted(index, piece))
 
     def _finish(self, index: int) -> Iterator[bytes]:
         if index == len(self._stages):
             return
         for piece in self._stages[index].flush():
-            yield from self._push(index + 1, piece)
+            yield from self._push(index + 1, self._counted(index, piece))
         yield from self._finish(index + 1)
+
+    def _counted(self, index: int, piece: bytes) -> bytes:
+        self._produced[index] += len(piece)
+        if self._max_output is not None and self._produced[index] > self._max_output:
+            raise DecodedTooLarge(
+                f"decompressed body exceeds the {self._max_output}-byte cap"
+                + (f" (step {index + 1} of {len(self._stages)})" if len(self._stages) > 1 else "")
+            )
+        return piece
 
 
 def decode_html(body: bytes, content_type: str | None) -> str:
@@ -236,6 +278,8 @@ def _codec(label: str | None, source: str) -> str | None:
         name = _LABELS.get(label.strip().lower(), "")
         if not name:
             return None
+    if name in _NOT_CHARSETS:
+        return None
     name = _LABELS.get(name, name)
     if source == "meta" and name.startswith("utf-16"):
         return "utf-8"  # a <meta> was readable as ASCII, so the page is not UTF-16 (WHATWG)
@@ -248,7 +292,7 @@ def _declared(body: bytes, codec: str) -> str | None:
     with non-ASCII characters (which a legacy-encoded text practically never is)."""
     try:
         text = body.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: codecs that fail otherwise than decoding
         return None
     if _single_byte(codec) and not body.isascii():
         try:
@@ -263,4 +307,7 @@ def _declared(body: bytes, codec: str) -> str | None:
 def _single_byte(codec: str) -> bool:
     if codec.startswith("utf"):
         return False
-    return len(bytes(range(256)).decode(codec, errors="replace")) == 256
+    try:
+        return len(bytes(range(256)).decode(codec, errors="replace")) == 256
+    except (UnicodeError, LookupError):
+        return False

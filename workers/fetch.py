@@ -25,10 +25,19 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
-from workers.client import AddressBlocked, Resolver, Unresolvable, make_client, resolve
-from workers.decode import ContentDecoder, DecodeError
+from workers.client import (
+    AddressBlocked,
+    InvalidHostName,
+    Resolver,
+    Unresolvable,
+    make_client,
+    resolve,
+)
+from workers.decode import ContentDecoder, DecodedTooLarge, DecodeError
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
+_NO_CONTENT = frozenset({204, 205})
+_BAD_LOCATION = "Invalid URL in location header"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 """What a page may be (``fetch(content_types=HTML_TYPES)``)."""
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title", b"<meta", b"<!--")
@@ -111,12 +120,20 @@ async def fetch(
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         # UnsupportedProtocol is a TransportError to httpx, but no retry will mend the URL
         raise FetchError(f"invalid URL: {exc}", reason="invalid_url", url=url) from exc
+    except InvalidHostName as exc:
+        raise FetchError(f"invalid URL: {exc}", reason="invalid_url", url=url) from exc
+    except DecodedTooLarge as exc:
+        raise FetchError(str(exc), reason="too_large", url=url) from exc
     except DecodeError as exc:
         raise FetchError(str(exc), reason="decoding", url=url) from exc
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out ({type(exc).__name__})", reason="timeout", url=url) from exc
     except httpx.ConnectError as exc:
         raise _connect_error(exc, url) from exc
+    except httpx.RemoteProtocolError as exc:
+        if str(exc).startswith(_BAD_LOCATION):  # httpx's words when a redirect has no URL
+            raise FetchError(f"invalid URL: {exc}", reason="invalid_url", url=url) from exc
+        raise FetchError(f"{type(exc).__name__}: {exc}", reason="transport", url=url) from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}", reason="transport", url=url) from exc
 
@@ -128,7 +145,10 @@ async def _get(
     max_bytes: int,
     content_types: frozenset[str] | None,
 ) -> FetchResult:
-    request = client.build_request("GET", url, headers=headers)
+    try:
+        request = client.build_request("GET", url, headers=headers)
+    except UnicodeError as exc:  # idna's verdict on a host name such as "xn--"
+        raise InvalidHostName(f"host name cannot be encoded: {exc}") from exc
     hops: list[int] = []
     while True:
         port = request.url.port  # httpx takes 99999 (a Location header's, say); sockets do not
@@ -140,7 +160,8 @@ async def _get(
         try:
             following = response.next_request
             if following is None:
-                return await _read(url, response, hops, max_bytes, content_types)
+                conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
+                return await _read(url, response, hops, max_bytes, content_types, conditional)
             if len(hops) >= client.max_redirects:
                 raise FetchError(
                     f"redirect loop or chain too long: more than {client.max_redirects} redirects",
@@ -163,21 +184,32 @@ async def _read(
     hops: list[int],
     max_bytes: int,
     content_types: frozenset[str] | None,
+    conditional: bool,
 ) -> FetchResult:
-    if response.status_code == 304:
+    status = response.status_code
+    if status == 304 and conditional:
         # Reading the (empty) body to its end returns the connection to the pool; closing
         # an unread response would close the connection, and a 304 poll is mostly handshake.
         await response.aread()
         return _result(url, response, hops, b"")
-    if response.status_code >= 400:
+    if status >= 400:
         retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
         raise FetchError(
-            f"HTTP {response.status_code} {response.reason_phrase}"
+            f"HTTP {status} {response.reason_phrase}"
             + (f" (Retry-After: {retry_after:g} s)" if retry_after is not None else ""),
             reason="http_status",
             url=url,
-            status=response.status_code,
+            status=status,
             retry_after=retry_after,
+        )
+    if not 200 <= status < 300 or (content_types is not None and status in _NO_CONTENT):
+        # A redirect without a Location, a 304 nobody asked for, a page request's 204: no
+        # body to take as the document.
+        raise FetchError(
+            f"HTTP {status} {response.reason_phrase}: {_no_document(response, conditional)}",
+            reason="http_status",
+            url=url,
+            status=status,
         )
     media_type = _media_type(response.headers.get("Content-Type"))
     if content_types is not None and media_type is not None and media_type not in content_types:
@@ -207,7 +239,7 @@ async def _body(url: str, response: httpx.Response, max_bytes: int) -> AsyncIter
     """The decoded body in pieces, stopped as soon as either the raw or the decoded size is
     over ``max_bytes``: a decompression bomb costs at most about ``max_bytes`` of memory."""
     encoding = response.headers.get("Content-Encoding")
-    decoder = ContentDecoder(encoding)
+    decoder = ContentDecoder(encoding, max_output=max_bytes)
     received = decoded = 0
 
     def counted(piece: bytes) -> bytes:
@@ -227,8 +259,21 @@ async def _body(url: str, response: httpx.Response, max_bytes: int) -> AsyncIter
             raise FetchError(f"body exceeds the {max_bytes}-byte cap", reason="too_large", url=url)
         for piece in decoder.decode(chunk):
             yield counted(piece)
+        await asyncio.sleep(0)  # decoding is CPU work: let the total timeout strike between chunks
     for piece in decoder.flush():
         yield counted(piece)
+
+
+def _no_document(response: httpx.Response, conditional: bool) -> str:
+    """Why a response below 400 is no document."""
+    status = response.status_code
+    if status == 304 and not conditional:
+        return "not modified, to a request that was not conditional"
+    if 300 <= status < 400:
+        if "Location" in response.headers:
+            return "a redirect that is not followed"
+        return "a redirect without a Location"
+    return "no content" if status in _NO_CONTENT else "not a final response"
 
 
 def _media_type(content_type: str | None) -> str | None:
