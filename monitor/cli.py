@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from monitor import outbox, store
+from monitor import feed_registry, outbox, store
 from monitor.cli_alerts import alerts_app
 from monitor.cli_classify import classify
 from monitor.cli_dead_letters import dead_letters
@@ -25,7 +25,7 @@ from monitor.cli_feeds import feeds_app
 from monitor.cli_rules import rules_app
 from monitor.config import Config, default_config_dir, default_data_dir, load_config
 from monitor.errors import ConfigError
-from monitor.feed_state import load_feed_state
+from monitor.feed_state import load_feed_states
 from monitor.logs import configure_logging
 from monitor.model import DeliveryState
 from monitor.queues import (
@@ -142,11 +142,12 @@ def _print_summary(c: Context, config: Config, connection: object, started: date
     states = {s.value: 0 for s in DeliveryState}
     for delivery in outbox.list_deliveries(engine):
         states[delivery.state.value] += 1
-    feed_states = [load_feed_state(connection, feed.id) for feed in config.feeds]
+    polled = feed_registry.list_feeds(engine)  # the config's, and those added with the CLI
+    feed_states = load_feed_states(connection, [feed.id for feed in polled])
     failing = [s for s in feed_states if s.consecutive_failures]
     waiting, failed = waiting_retries(connection), failed_since(connection, started)
     summary = {
-        "feeds": len(config.feeds),
+        "feeds": len(polled),
         "feeds_failing": len(failing),
         "stories": counts["stories"],
         "clusters": counts["clusters"],
@@ -159,7 +160,7 @@ def _print_summary(c: Context, config: Config, connection: object, started: date
         print(json.dumps({"event": "monitor.summary", **summary}), file=sys.stderr)
         return failed
     table = Table(title="wirewatch: this run", show_header=False)
-    table.add_row("feeds", f"{len(config.feeds)} ({len(failing)} failing)")
+    table.add_row("feeds", f"{len(polled)} ({len(failing)} failing)")
     table.add_row("stories stored", str(counts["stories"]))
     table.add_row("story clusters", str(counts["clusters"]))
     table.add_row("alerts", ", ".join(f"{n} {s}" for s, n in states.items() if n) or "none")

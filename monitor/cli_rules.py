@@ -12,10 +12,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from monitor import store
+from monitor import feed_registry, store
 from monitor.errors import ExtractError, RuleError
 from monitor.model import MatchSpan
-from monitor.rules import MatchTarget, Query, match_query, parse_query, prepare_target
+from monitor.rules import (
+    MatchTarget,
+    Query,
+    match_query,
+    parse_query,
+    prepare_target,
+    story_target,
+)
 
 rules_app = typer.Typer(no_args_is_help=True, help="Alert rules: try a query before enabling it.")
 out = Console(highlight=False)
@@ -30,9 +37,11 @@ def parse_since(value: str) -> timedelta:
     if not found:
         raise typer.BadParameter("use a number and m, h, d or w, e.g. 7d", param_hint="--since")
     try:
-        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+        span = timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+        datetime.now(UTC) - span  # a span a timedelta holds may still reach before year 1
     except OverflowError as exc:
         raise typer.BadParameter("too far back", param_hint="--since") from exc
+    return span
 
 
 def _spans(spans: tuple[MatchSpan, ...]) -> list[dict[str, Any]]:
@@ -138,17 +147,10 @@ def _test_stories(
     engine = c.engine(c.config())
     cutoff = datetime.now(UTC) - since
     stories = [s for s in store.list_stories(engine, leads_only=False) if s.fetched_at >= cutoff]
+    tags = {feed.id: feed.tags for feed in feed_registry.list_feeds(engine)}
     hits = []
     for story in stories:
-        a = story.article
-        target = MatchTarget(
-            title=a.title,
-            text=a.text,
-            topics=tuple(t.id for t in story.topics),
-            language=a.language,
-            source=" ".join(filter(None, [a.outlet, a.sitename])),
-            feed_id=a.feed_id,
-        )
+        target = story_target(story, tags.get(story.article.feed_id, ()))
         spans = match_query(query, prepare_target(target))
         if spans is not None:
             hits.append((story, spans))

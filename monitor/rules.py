@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import chain
 
-from monitor.model import MatchSpan
+from monitor.model import MatchSpan, Story
 from monitor.query import (
     FIELDS,
     META_FIELDS,
@@ -54,6 +54,20 @@ class MatchTarget:
     source: str = ""
     feed_id: str = ""
     tags: tuple[str, ...] = ()
+
+
+def story_target(story: Story, tags: tuple[str, ...]) -> MatchTarget:
+    """A stored story as rules see it (``tags``: its feed's)."""
+    article = story.article
+    return MatchTarget(
+        title=article.title,
+        text=article.text,
+        topics=tuple(t.id for t in story.topics),
+        language=article.language,
+        source=" ".join(filter(None, [article.outlet, article.sitename, article.author])),
+        feed_id=article.feed_id,
+        tags=tags,
+    )
 
 
 @dataclass(frozen=True, eq=False)

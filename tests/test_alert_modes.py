@@ -16,13 +16,13 @@ from rq import SimpleWorker
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from monitor import outbox, store
+from monitor import feed_registry, outbox, store
 from monitor.cli import app
 from monitor.config import Config, load_config
 from monitor.delivery_schedule import dispatch_digests, requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.digest import latest_period_end
-from monitor.model import AlertHit, AlertMode, Article, DeliveryState, Story
+from monitor.model import AlertHit, AlertMode, Article, DeliveryState, Feed, Story
 from monitor.queues import DIGEST_JOB, QueueName, RedisHandle, queue
 from tests.support import ROOT
 from workers import alerts
@@ -107,6 +107,24 @@ def text_of(message: Message) -> str:
         for part in parts
         if part.get_content_type() in ("text/plain", "text/html")
     )
+
+
+TAG_RULE = """rules:
+  - id: wire-desk
+    query: Putin AND tag:wire
+    channels: [desk]
+"""
+
+
+@pytest.mark.parametrize("setup", [TAG_RULE], indirect=True)
+def test_a_tag_rule_fires_for_a_feed_added_outside_the_config(setup: Runtime) -> None:
+    """``feeds add`` and OPML imports put feeds (and their tags) in the registry only."""
+    added = Feed("feed1", "http://outlet1.example/rss.xml", "Outlet 1", tags=("wire",))
+    feed_registry.upsert_feeds(setup.engine, [added], "cli", NOW)
+    alerts.record_alerts(setup, stored_story(setup.engine, 1))
+    alerts.record_alerts(setup, stored_story(setup.engine, 2))  # feed2: not registered, no tags
+    (hit,) = outbox.list_deliveries(setup.engine)
+    assert (hit.rule_id, hit.story_id) == ("wire-desk", stored_story(setup.engine, 1).id)
 
 
 @pytest.mark.parametrize("setup", [DIGEST_RULE], indirect=True)

@@ -6,11 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner, Result
 
-from monitor import store
+from monitor import feed_registry, store
 from monitor.cli import app
-from monitor.model import Article, Story
+from monitor.model import Article, Feed, Story
 from tests.support import DEMO_SITE, ROOT, SEED, WIRE_TITLE, seed_story
 
 runner = CliRunner()
@@ -77,9 +78,21 @@ def test_bad_since_is_refused(tmp_path: Path) -> None:
     assert rules(tmp_path, "Putin", "--since", "soon").exit_code == 2
 
 
-def test_a_since_too_far_back_is_refused_not_a_crash(tmp_path: Path) -> None:
-    result = rules(tmp_path, "Putin", "--since", "99999999999w")
+@pytest.mark.parametrize("since", ["99999999999w", "1000000d"])
+def test_a_since_too_far_back_is_refused_not_a_crash(tmp_path: Path, since: str) -> None:
+    result = rules(tmp_path, "Putin", "--since", since)
     assert result.exit_code == 2 and "too far back" in result.output
+
+
+def test_backtest_filters_by_the_tags_of_feeds_added_outside_the_config(tmp_path: Path) -> None:
+    title, body = seed_story()
+    story = stored(tmp_path, "http://a.test/1", "Rundblick", title, body, timedelta(days=1))
+    engine = store.open_store(store.database_url("", tmp_path))
+    added = Feed(story.article.feed_id, "http://a.test/rss.xml", "Rundblick", tags=("wire",))
+    feed_registry.upsert_feeds(engine, [added], "cli", datetime.now(UTC))
+    wire = json.loads(rules(tmp_path, "Putin AND tag:wire", "--json").stdout)
+    other = json.loads(rules(tmp_path, "Putin AND tag:sport", "--json").stdout)
+    assert (wire["stories_matched"], other["stories_matched"]) == (1, 0)
 
 
 def test_an_html_file_without_a_story_is_an_error_for_that_file_and_exit_1(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from redis.lock import Lock
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from monitor import outbox, store
+from monitor import feed_registry, outbox, store
 from monitor.errors import DeliveryError
 from monitor.logs import get_logger
 from monitor.model import AlertHit, AlertMode, AlertRule, Delivery, DeliveryState, Digest, Story
@@ -40,7 +40,7 @@ from monitor.queues import (
     enqueue_in,
     notify_job_id,
 )
-from monitor.rules import MatchTarget, match_query, prepare_target
+from monitor.rules import match_query, prepare_target, story_target
 from workers.runtime import Runtime, runtime
 
 log = get_logger("wirewatch.alerts")
@@ -63,20 +63,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def feed_tags(rt: Runtime, feed_id: str) -> tuple[str, ...]:
+    """A feed's tags for ``tag:`` filters: the config's feeds, then the registry (feeds added
+    with ``feeds add`` or an OPML import are only there)."""
+    for feed in rt.config.feeds:
+        if feed.id == feed_id:
+            return feed.tags
+    found = feed_registry.get_feeds(rt.engine, [feed_id])
+    return found[0].tags if found else ()
+
+
 def record_alerts(rt: Runtime, story: Story) -> None:
     """Match every rule against a stored story; write an outbox row (and a job) per hit."""
-    article = story.article
-    target = prepare_target(
-        MatchTarget(
-            title=article.title,
-            text=article.text,
-            topics=tuple(t.id for t in story.topics),
-            language=article.language,
-            source=" ".join(filter(None, [article.outlet, article.sitename, article.author])),
-            feed_id=article.feed_id,
-            tags={f.id: f.tags for f in rt.config.feeds}.get(article.feed_id, ()),
-        )
-    )
+    target = prepare_target(story_target(story, feed_tags(rt, story.article.feed_id)))
     for rule in rt.config.rules:
         spans = match_query(rt.queries[rule.id], target)
         if spans is None or not rule_topics_allow(rule, story):
