@@ -8,6 +8,7 @@ but never sent (a worker killed mid-job, a stop before the queue drained).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -17,13 +18,15 @@ from monitor import outbox
 from monitor.config import Config
 from monitor.digest import latest_period_end
 from monitor.logs import get_logger
-from monitor.model import AlertMode, DeliveryState, DigestSchedule
+from monitor.model import AlertMode, DeliveryState, Digest, DigestSchedule
 from monitor.queues import (
     DIGEST_JOB,
     NOTIFY_JOB,
     UNDELIVERED_SWEEP_SECONDS,
+    QueueName,
     digest_job_id,
     enqueue_delivery_job,
+    live_job_ids,
 )
 
 log = get_logger("wirewatch.delivery")
@@ -72,13 +75,20 @@ def requeue_undelivered(
     """Enqueue a job for every alert and digest recorded but not sent (after a crash or stop),
     and for digest hits no configured digest will collect any more.
 
-    ``min_age`` leaves alone those so fresh that their own job is still queued.
+    ``min_age`` leaves alone those so fresh that their own job is still queued. A row that
+    has a job still to run (its retry waiting out the backoff, or one ``alerts retry``
+    queued) is left to it: a second job would spend an attempt without the wait.
     """
     send_timeout = config.settings.notify.send_timeout
     count = _flush_orphaned_digest_hits(connection, engine, config, min_age)
     cutoff = datetime.now(UTC) - min_age
-    for delivery in outbox.list_deliveries(engine, outbox.UNFINISHED, mode=AlertMode.INSTANT):
-        if delivery.created_at > cutoff:
+    unsent = outbox.list_deliveries(engine, outbox.UNFINISHED, mode=AlertMode.INSTANT)
+    unsent_digests = outbox.list_digests(engine, outbox.UNFINISHED)
+    # Read after the rows: a job that fails meanwhile has scheduled its retry by then.
+    live = live_job_ids(connection, QueueName.NOTIFY)
+    owned = {int(m.group(1)) for job_id in live if (m := _NOTIFY_JOB_ROW.match(job_id))}
+    for delivery in unsent:
+        if delivery.created_at > cutoff or delivery.id in owned:
             continue
         job_id = f"notify-{delivery.id}-resume-{delivery.attempts}"
         if enqueue_delivery_job(
@@ -90,8 +100,8 @@ def requeue_undelivered(
             claim_ttl=SWEEP_CLAIM_TTL,
         ):
             count += 1
-    for digest in outbox.list_digests(engine, outbox.UNFINISHED):
-        if digest.created_at > cutoff:
+    for digest in unsent_digests:
+        if digest.created_at > cutoff or _digest_has_job(digest, live):
             continue
         job_id = f"digest-{digest.id}-resume-{digest.attempts}"
         args = (digest.channel, digest.schedule, digest.period_end.isoformat())
@@ -107,6 +117,17 @@ def requeue_undelivered(
     if count:
         log.info("alert.resumed", jobs=count)
     return count
+
+
+# Every instant delivery's job id starts so (its first send, a retry, a resume, the CLI's).
+_NOTIFY_JOB_ROW = re.compile(r"^notify-(\d+)-")
+
+
+def _digest_has_job(digest: Digest, live: set[str]) -> bool:
+    """Whether a digest's send (``digest_job_id``, any attempt) or resume job is to run."""
+    sends = digest_job_id(digest.channel, digest.schedule, digest.period_end, 0).rsplit("-", 1)[0]
+    resumes = f"digest-{digest.id}-resume-"
+    return any(job_id.startswith((f"{sends}-", resumes)) for job_id in live)
 
 
 def _flush_orphaned_digest_hits(

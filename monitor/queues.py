@@ -315,6 +315,18 @@ def failed_since(connection: redis.Redis, since: datetime) -> int:
     return count
 
 
+def live_job_ids(connection: redis.Redis, name: QueueName) -> set[str]:
+    """The ids of a queue's jobs waiting to run: queued, scheduled for later (a retry waiting
+    out its backoff) or deferred. Not started ones: a worker killed mid-job leaves its job
+    "started" until RQ's cleanup notices, and that job will not run again by itself."""
+    target = queue(name, connection)
+    return {
+        *target.get_job_ids(),
+        *target.scheduled_job_registry.get_job_ids(),
+        *target.deferred_job_registry.get_job_ids(),
+    }
+
+
 def waiting_retries(connection: redis.Redis) -> int:
     """Jobs scheduled for later (retries after a failure, waiting out their backoff)."""
     return sum(queue(name, connection).scheduled_job_registry.count for name in QueueName)

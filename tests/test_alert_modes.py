@@ -271,6 +271,14 @@ def test_restart_sweep_resends_an_unfinished_digest_not_its_hits(setup: Runtime)
     assert job_id == f"digest-{digest.id}-resume-0"
 
 
+@pytest.mark.parametrize("setup", [DIGEST_RULE], indirect=True)
+def test_the_restart_sweep_leaves_a_failed_digest_to_its_scheduled_retry(setup: Runtime) -> None:
+    alerts.record_alerts(setup, stored_story(setup.engine, 1))
+    end = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    assert alerts.send_digest("desk", "daily@08:00 Europe/Berlin", end) == "failed"
+    assert requeue_undelivered(setup.connection, setup.engine, setup.config) == 0
+
+
 INSTANT_RULE = """rules:
   - id: summit
     query: Putin AND Selenskyj

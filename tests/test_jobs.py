@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from monitor import outbox, store
+from monitor.cli import app
 from monitor.config import Config, load_config
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.demo.mailbox import Mailbox
@@ -33,6 +35,7 @@ def config(tmp_path: Path, smtp_port: int) -> Config:
     shutil.copytree(ROOT / "config", directory)
     (directory / "wirewatch.yaml").write_text(
         "demo: {enabled: false}\nnotify: {max_attempts: 3, retry_base_seconds: 600}\n"
+        "redis_url: ${REDIS_URL:-}\n"  # the CLI commands a test runs reach the test's Redis
     )
     (directory / "channels.yaml").write_text(
         "channels:\n  demo-mailbox:\n    url: mailto://127.0.0.1:"
@@ -149,6 +152,35 @@ def test_failed_delivery_schedules_its_retry_with_backoff(
     alerts.send_notification(delivery_id)
     scheduled = queue(QueueName.NOTIFY, redis_server.client).scheduled_job_registry.get_job_ids()
     assert scheduled == [f"notify-{delivery_id}-1"]
+
+
+def test_the_restart_sweep_leaves_a_failed_alert_to_its_scheduled_retry(
+    config: Config, engine: Engine, redis_server: RedisHandle
+) -> None:
+    """Its retry waits out the backoff; a resend now would spend an attempt without it."""
+    delivery_id = recorded_alert(engine)
+    assert alerts.send_notification(delivery_id) == "failed"
+    assert requeue_undelivered(redis_server.client, engine, config) == 0
+    assert queue(QueueName.NOTIFY, redis_server.client).count == 0
+
+
+def test_an_alert_queued_again_by_alerts_retry_is_not_queued_twice_by_the_sweep(
+    config: Config, engine: Engine, redis_server: RedisHandle, tmp_path: Path
+) -> None:
+    delivery_id = recorded_alert(engine)
+    for _ in range(config.settings.notify.max_attempts):
+        alerts.send_notification(delivery_id)
+    result = CliRunner().invoke(
+        app,
+        [
+            "--config", str(config.directory), "--data-dir", str(tmp_path / "data"),
+            "alerts", "retry", str(delivery_id),
+        ],
+        env={"REDIS_URL": redis_server.url},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert requeue_undelivered(redis_server.client, engine, config) == 0
+    assert queue(QueueName.NOTIFY, redis_server.client).count == 1
 
 
 def test_delivery_goes_dead_after_the_attempt_limit(config: Config, engine: Engine) -> None:
