@@ -213,4 +213,8 @@ def run_worker(
         [queue(name, runtime.connection) for name in queues], connection=runtime.connection
     )
     log.debug("worker.started", pid=os.getpid(), queues=[str(q) for q in queues], burst=burst)
-    worker.work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
+    try:
+        worker.work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
+    finally:
+        # An embedded Redis stops when its last client leaves: this process's must leave.
+        runtime.close()

