@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.config_checks import check_cross_references, check_rule_topics
 from monitor.config_files import load_yaml_model
@@ -99,6 +99,14 @@ class PollingSettings(_Strict):
     """Feeds per poll job, polled concurrently."""
     concurrency: int = Field(100, ge=1, le=2000)
     """Requests in flight per poll job."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollingSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"min_interval {self.min_interval} is above max_interval {self.max_interval}"
+            )
+        return self
 
 
 class DemoSettings(_Strict):

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from monitor.config_files import line_index
 from monitor.errors import ConfigIssue, RuleError
+from monitor.query import And, Field, Not, Or, Phrase, Query, Term, fold
+from monitor.rules import parse_query
 from monitor.taxonomy import TaxonomySpec
 
 if TYPE_CHECKING:
@@ -78,13 +80,30 @@ def check_cross_references(
 def check_rule_topics(
     directory: Path, alerts_file: AlertsFile, taxonomy: TaxonomySpec, issues: list[ConfigIssue]
 ) -> None:
-    """A rule's ``topics`` must name topics that exist (an id, or its last part: "ukraine-war"
-    for world/ukraine-war): a misspelt one would make the rule silently never fire."""
+    """A rule's ``topics``, and the ``topic:`` filters in its query, must name topics that
+    exist (an id, or its last part: "ukraine-war" for world/ukraine-war): a misspelt one
+    would make the rule silently never fire (or, after NOT, never filter)."""
     ids = {topic.id for topic in taxonomy.topics}
     known = ids | {topic_id.rsplit("/", 1)[-1] for topic_id in ids}
     alerts_path = directory / "alerts.yaml"
     lines = line_index(alerts_path)
+    folded = {fold(name) for name in known}
     for i, rule in enumerate(alerts_file.rules):
+        for term in _query_topics(rule.query):
+            value = fold(term.text.strip())
+            prefix = isinstance(term, Term) and term.prefix
+            if not any(k.startswith(value) if prefix else k == value for k in folded):
+                close = difflib.get_close_matches(term.text, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                issues.append(
+                    ConfigIssue(
+                        str(alerts_path),
+                        lines.get(("rules", i, "query")),
+                        f"rules[{i}].query",
+                        f"unknown topic {str(term)!r} in topic:{hint}: "
+                        "topics.yaml defines no such topic",
+                    )
+                )
         for j, wanted in enumerate(rule.topics):
             if wanted not in known:
                 close = difflib.get_close_matches(wanted, sorted(known), n=1)
@@ -97,3 +116,27 @@ def check_rule_topics(
                         f"unknown topic {wanted!r}{hint}: topics.yaml defines no such topic",
                     )
                 )
+
+
+def _query_topics(text: str) -> list[Term | Phrase]:
+    """The values a query gives to ``topic:`` (none for a query that does not parse: that
+    is reported on its own)."""
+    try:
+        query = parse_query(text)
+    except RuleError:
+        return []
+    found: list[Term | Phrase] = []
+
+    def walk(node: Query, scope: str) -> None:
+        if isinstance(node, Field):
+            walk(node.item, node.name)
+        elif isinstance(node, And | Or):
+            for item in node.items:
+                walk(item, scope)
+        elif isinstance(node, Not):
+            walk(node.item, scope)
+        elif scope == "topic" and isinstance(node, Term | Phrase):
+            found.append(node)
+
+    walk(query, "")
+    return found

@@ -144,6 +144,32 @@ def test_a_rule_topic_no_topic_has_is_refused_with_the_closest_name(config_dir: 
     )
 
 
+def test_a_topic_filter_in_a_query_naming_no_topic_is_refused(config_dir: Path) -> None:
+    path = config_dir / "alerts.yaml"
+    path.write_text(RULE.replace("query: Putin", "query: Putin AND NOT topic:sprot"))
+    (issue,) = issues_for(config_dir)
+    assert issue == (
+        f"{path}:3: rules[0].query: unknown topic 'sprot' in topic: (did you mean 'sport'?): "
+        "topics.yaml defines no such topic"
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["topic:ukraine-war", "topic:world/ukraine-war", "topic:ukraine*", "topic:(sport OR crime)"],
+)
+def test_topic_filters_naming_topics_load(config_dir: Path, query: str) -> None:
+    (config_dir / "alerts.yaml").write_text(RULE.replace("query: Putin", f"query: {query}"))
+    assert load_config(config_dir).rules[0].query == query
+
+
+def test_a_minimum_poll_interval_above_the_maximum_is_refused(config_dir: Path) -> None:
+    path = config_dir / "wirewatch.yaml"
+    path.write_text("polling: {min_interval: 90000, max_interval: 21600}\n")
+    (issue,) = issues_for(config_dir)
+    assert "min_interval 90000 is above max_interval 21600" in issue
+
+
 def test_a_rule_topic_may_be_a_full_id_or_its_last_part(config_dir: Path) -> None:
     (config_dir / "alerts.yaml").write_text(RULE + "    topics: [world/ukraine-war, diplomacy]\n")
     assert load_config(config_dir).rules[0].topics == ("world/ukraine-war", "diplomacy")
