@@ -74,8 +74,12 @@ def _file_target(path: Path) -> MatchTarget:
 
         url = path.resolve().as_uri()
         article = extract_article(raw, FeedItem("file", path.name, url, url), final_url=url)
-        return MatchTarget(title=article.title, text=article.text, language=article.language)
-    return MatchTarget(title="", text=raw.decode("utf-8", errors="replace"))
+    else:
+        from monitor.cli_classify import text_article
+
+        # as `classify` reads it: the first line is the headline; empty or binary is an error
+        article = text_article(raw.decode("utf-8", errors="replace"), str(path))
+    return MatchTarget(title=article.title, text=article.text, language=article.language)
 
 
 @rules_app.command("test")

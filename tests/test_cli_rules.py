@@ -105,6 +105,24 @@ def test_an_html_file_without_a_story_is_an_error_for_that_file_and_exit_1(tmp_p
     assert second["matched"] is True and second["error"] is None
 
 
+@pytest.mark.parametrize(("content", "error"), [(b"", "empty"), (b"\x00\x01\x02" * 50, "binary")])
+def test_an_empty_or_binary_file_is_an_error_and_exit_1(
+    tmp_path: Path, content: bytes, error: str
+) -> None:
+    bad = tmp_path / "input.txt"
+    bad.write_bytes(content)
+    result = rules(tmp_path, "Putin", "--file", str(bad), "--json")
+    assert result.exit_code == 1
+    assert error in json.loads(result.stdout)["error"]
+
+
+def test_a_text_files_first_line_is_its_headline_as_for_classify(tmp_path: Path) -> None:
+    text = tmp_path / "wire.txt"
+    text.write_text("Putin trifft Trump in Alaska\nDas Treffen dauerte drei Stunden.\n")
+    result = rules(tmp_path, "title:Putin AND lang:de", "--file", str(text), "--json")
+    assert json.loads(result.stdout)["matched"] is True
+
+
 def test_help_shows_an_example() -> None:
     result = runner.invoke(app, ["rules", "test", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
