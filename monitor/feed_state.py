@@ -2,7 +2,9 @@
 
 The due set is what makes the scheduler scale: ``claim_due`` takes the feeds whose time
 has come, atomically, and leases them (moves their score forward) so that a poll job lost
-in a crash makes its feeds due again after the lease instead of losing them.
+in a crash makes its feeds due again after the lease instead of losing them. A poll job
+then takes a short claim on each feed it polls (``claim_polls``): two jobs for one feed (one
+left queued by a run that was stopped, one dispatched since) never poll it at the same time.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ _CLAIM_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
 return ids
+"""
+
+
+# Delete each claim in KEYS that ARGV[1] still holds (one that expired and was taken by
+# another job is not this job's to release).
+_RELEASE_POLLS = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
 """
 
 
@@ -124,3 +135,25 @@ def claim_due(
 
 def due_count(connection: redis.Redis, now: datetime) -> int:
     return int(cast(int, connection.zcount(DUE_KEY, "-inf", now.timestamp())))
+
+
+def _poll_key(feed_id: str) -> str:
+    return f"{KEY_PREFIX}polling:{feed_id}"
+
+
+def claim_polls(
+    connection: redis.Redis, feed_ids: Sequence[str], owner: str, seconds: int
+) -> set[str]:
+    """Claim feeds for polling for ``seconds`` (a crashed job's claims expire then); returns
+    those claimed, not the ones another job is polling now."""
+    with connection.pipeline(transaction=False) as pipe:
+        for feed_id in feed_ids:
+            pipe.set(_poll_key(feed_id), owner, nx=True, ex=seconds)
+        taken = pipe.execute()
+    return {feed_id for feed_id, ok in zip(feed_ids, taken, strict=True) if ok}
+
+
+def release_polls(connection: redis.Redis, feed_ids: Iterable[str], owner: str) -> None:
+    keys = [_poll_key(feed_id) for feed_id in feed_ids]
+    if keys:
+        connection.register_script(_RELEASE_POLLS)(keys=keys, args=[owner])

@@ -14,7 +14,7 @@ import redis
 from rq import SimpleWorker
 
 from monitor.config import Config, FetchSettings, load_config
-from monitor.feed_state import load_feed_state
+from monitor.feed_state import claim_polls, load_feed_state
 from monitor.model import Feed, FeedState, FeedStatus
 from monitor.queues import POLL_JOB, QueueName, RedisHandle, queue
 from tests.support import ROOT, LoopbackServer, Reply
@@ -71,6 +71,27 @@ def test_new_items_become_article_jobs_once(
     assert jobs.poll_feeds([feed(http_server)])["new"] == 3
     assert jobs.poll_feeds([feed(http_server)])["new"] == 0
     assert len(article_jobs(redis_conn)) == 3
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_a_feed_another_job_is_polling_is_skipped_not_polled_twice(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    """Two jobs for one feed (one left queued by a stopped run, one dispatched since)."""
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    assert claim_polls(redis_conn, ["test-feed"], "the-other-job", 60) == {"test-feed"}
+    counts = jobs.poll_feeds([feed(http_server)])
+    assert (counts["feeds"], counts["skipped"]) == (0, 1)
+    assert http_server.requests == []
+
+
+@pytest.mark.usefixtures("runtime_ready")
+def test_a_poll_releases_its_claims_when_it_is_done(
+    http_server: LoopbackServer, redis_conn: redis.Redis
+) -> None:
+    http_server.serve("/feed.xml", Reply(200, rss(http_server.base_url, range(1, 3))))
+    jobs.poll_feeds([feed(http_server)])
+    assert claim_polls(redis_conn, ["test-feed"], "next-job", 60) == {"test-feed"}
 
 
 @pytest.mark.usefixtures("runtime_ready")

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from rq import Retry, get_current_job
+from rq.job import Job
 
 from monitor import store
 from monitor.config import FetchSettings
 from monitor.dead_letters import DeadLetter, record_dead_letter
 from monitor.errors import ExtractError, FetchError
-from monitor.feed_state import load_feed_states, save_feed_states
+from monitor.feed_state import claim_polls, load_feed_states, release_polls, save_feed_states
 from monitor.logs import get_logger
 from monitor.model import (
     Feed,
@@ -59,6 +61,8 @@ ARTICLE_RETRY = Retry(max=3, interval=[30, 120, 600])
 # A poll job stops polling this long before its RQ timeout, to queue the items and save the
 # feeds' state (a few Redis round trips for up to batch_size feeds).
 POLL_SAVE_SECONDS = 30
+# How long a poll run outside RQ (no job timeout) holds its feeds' claims at most.
+POLL_CLAIM_SECONDS = 600
 
 
 def _now() -> datetime:
@@ -71,12 +75,27 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
     Returns counts: feeds polled, not modified, failed, and new articles queued.
     """
     rt = runtime()
+    job = get_current_job()
+    owner = job.id if job else f"poll-{uuid.uuid4().hex}"
+    timeout = job.timeout if job and job.timeout else POLL_CLAIM_SECONDS
+    claimed = claim_polls(rt.connection, [f.id for f in feeds], owner, int(timeout))
+    try:
+        return _poll_claimed(rt, job, feeds, claimed)
+    finally:
+        release_polls(rt.connection, claimed, owner)
+
+
+def _poll_claimed(
+    rt: Runtime, job: Job | None, feeds: list[Feed], claimed: set[str]
+) -> dict[str, int]:
     settings = rt.config.settings
     policy = settings.poll_policy()
-    job = get_current_job()
-    loaded = load_feed_states(rt.connection, [f.id for f in feeds])
+    busy = {f.id for f in feeds} - claimed
+    if busy:
+        log.info("feeds.poll_skipped", feeds=len(busy), reason="another job is polling them")
+    loaded = load_feed_states(rt.connection, [f.id for f in feeds if f.id in claimed])
     fresh = _polled_since(job.enqueued_at if job else None, loaded)
-    feeds = [f for f in feeds if f.id not in fresh]
+    feeds = [f for f in feeds if f.id in claimed and f.id not in fresh]
     states = [s for s in loaded if s.feed_id not in fresh]
     batch = [(f, s, effective_url(f, s, policy)) for f, s in zip(feeds, states, strict=True)]
     polls = asyncio.run(
@@ -89,7 +108,13 @@ def poll_feeds(feeds: list[Feed]) -> dict[str, int]:
             deadline=job.timeout - POLL_SAVE_SECONDS if job and job.timeout else None,
         )
     )
-    counts = {"feeds": len(feeds), "not_modified": 0, "failed": 0, "new": 0, "skipped": len(fresh)}
+    counts = {
+        "feeds": len(feeds),
+        "not_modified": 0,
+        "failed": 0,
+        "new": 0,
+        "skipped": len(fresh) + len(busy),
+    }
     queued = _enqueue_new_items(rt, [item for poll in polls for item in poll.items])
     updated = []
     for poll, state in zip(polls, states, strict=True):
