@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
@@ -92,6 +92,7 @@ def add(
     """
     if problem := feed_url_problem(url):
         raise typer.BadParameter(problem, param_hint="URL")
+    url = _lower_scheme_and_host(url)  # HTTPS://WWW.Example.org/ is the feed already known
     new_id = feed_id or feed_id_for(url)
     if not FEED_ID_PATTERN.match(new_id) or len(new_id) > NAME_MAX:
         raise typer.BadParameter(
@@ -114,7 +115,8 @@ def add(
         )
         raise typer.Exit(1)
     host = (urlsplit(url).hostname or url).removeprefix("www.")
-    feed = Feed(new_id, url, outlet or host, interval, tuple(dict.fromkeys(tags or ())))
+    kept = [tag.strip() for tag in tags or () if tag.strip()]
+    feed = Feed(new_id, url, outlet or host, interval, tuple(dict.fromkeys(kept)))
     feed_registry.upsert_feeds(engine, [feed], FeedSource.CLI, datetime.now(UTC))
     out.print(
         f"[green]added[/] {feed.id}: {escape(feed.outlet)} <{escape(feed.url)}>, "
@@ -345,3 +347,12 @@ def health(
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
     out.print(health_table(states))
+
+
+def _lower_scheme_and_host(url: str) -> str:
+    """The URL with its scheme and host in lower case (they are case-insensitive); the
+    rest, user info included, as written."""
+    parts = urlsplit(url)
+    user, at, address = parts.netloc.rpartition("@")
+    lowered = (parts.scheme.lower(), user + at + address.lower(), parts.path, parts.query, "")
+    return urlunsplit((*lowered[:4], parts.fragment))

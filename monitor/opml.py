@@ -156,6 +156,7 @@ def feed_url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018  (raises for a port out of range, which no request can use)
     except ValueError as exc:
         return f"{url!r} is not a valid URL: {exc}"
     if parts.scheme not in ("http", "https"):

@@ -115,6 +115,7 @@ def test_add_takes_id_outlet_and_interval_from_options(tmp_path: Path) -> None:
         ("www.example.com/feed", "must be an http or https URL (scheme is none)"),
         ("https:///feed.xml", "has no host"),
         ("https://example.com/a feed", "contains whitespace"),
+        ("https://example.org:99999/c", "Port out of range"),
     ],
 )
 def test_add_refuses_an_invalid_url_with_exit_2_and_the_reason(
@@ -144,6 +145,22 @@ def test_add_refuses_a_url_registered_under_another_id_with_exit_1(tmp_path: Pat
     assert result.exit_code == 1
     assert "is registered already as rundblick" in result.output
     assert [r["id"] for r in listed(tmp_path)] == DEMO_FEEDS
+
+
+def test_add_knows_a_registered_url_written_with_capitals_in_scheme_and_host(
+    tmp_path: Path,
+) -> None:
+    assert feeds(tmp_path, "add", TAGESSCHAU).exit_code == 0
+    shouted = TAGESSCHAU.upper().replace("/XML/RSS2/", "/xml/rss2/")
+    result = feeds(tmp_path, "add", shouted, "--id", "other")
+    assert result.exit_code == 1
+    assert "is registered already" in result.output
+
+
+def test_add_drops_empty_tags(tmp_path: Path) -> None:
+    assert feeds(tmp_path, "add", TAGESSCHAU, "--tag", "", "--tag", " news ").exit_code == 0
+    (added,) = [r for r in listed(tmp_path) if r["url"] == TAGESSCHAU]
+    assert added["tags"] == ["news"]
 
 
 def test_remove_deletes_a_cli_feed(tmp_path: Path) -> None:
