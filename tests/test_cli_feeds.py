@@ -427,8 +427,17 @@ def test_check_of_a_feed_file_prints_its_items_and_exits_0(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["ok"] and record["reason"] is None
+    assert record["problem"] is None  # a file has no Content-Type, and that is no problem
     assert len(record["items"]) == 3
     assert all("utm_" not in item["canonical_url"] for item in record["items"])
+
+
+def test_check_of_a_url_that_is_not_http_is_an_invalid_url_not_a_missing_file(
+    tmp_path: Path,
+) -> None:
+    result = feeds(tmp_path, "check", "ftp://example.org/feed.xml", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["reason"] == "invalid_url"
 
 
 def test_check_of_an_html_page_exits_1_with_not_a_feed(

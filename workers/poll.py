@@ -214,6 +214,9 @@ def check_feed(source: str, settings: FetchSettings) -> FeedPoll:
     What ``wirewatch feeds check`` prints: the items, or the precise reason there are none.
     """
     feed = Feed(id="check", url=source, outlet=source)
+    if "://" in source and not source.startswith(("http://", "https://")):
+        error = f"{source}: only http and https URLs are fetched (or give a file on disk)"
+        return FeedPoll(feed, PollOutcome(error_reason="invalid_url", error=error))
     if not source.startswith(("http://", "https://")):
         try:
             document = Path(source).read_bytes()
@@ -222,7 +225,10 @@ def check_feed(source: str, settings: FetchSettings) -> FeedPoll:
                 feed, PollOutcome(error_reason="file", error=f"cannot read {source}: {exc}")
             )
         try:
-            parsed = parse_feed(document, feed, content_type=None, url=f"file://{source}")
+            # A file has no Content-Type; feedparser would call its absence a problem.
+            parsed = parse_feed(
+                document, feed, content_type="application/xml", url=f"file://{source}"
+            )
         except ParseError as exc:
             return FeedPoll(feed, PollOutcome(error_reason=exc.reason, error=str(exc)))
         problem = parsed.problem or (None if parsed.items else "empty feed: no entries with a link")
