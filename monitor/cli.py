@@ -26,7 +26,7 @@ from monitor.cli_rules import rules_app
 from monitor.config import Config, default_config_dir, default_data_dir, load_config
 from monitor.errors import ConfigError
 from monitor.feed_state import load_feed_states
-from monitor.logs import configure_logging
+from monitor.logs import configure_logging, get_logger
 from monitor.model import DeliveryState
 from monitor.queues import (
     WORKER_QUEUES,
@@ -157,7 +157,7 @@ def _print_summary(c: Context, config: Config, connection: object, started: date
         "data_dir": str(c.data_dir),
     }
     if c.log_format == "json":
-        print(json.dumps({"event": "monitor.summary", **summary}), file=sys.stderr)
+        get_logger("wirewatch").info("monitor.summary", **summary)
         return failed
     table = Table(title="wirewatch: this run", show_header=False)
     table.add_row("feeds", f"{len(polled)} ({len(failing)} failing)")

@@ -29,9 +29,29 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         logger_factory=lambda *_: structlog.PrintLogger(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    if log_format == "json":
+        # Libraries' own records (RQ's, with its tracebacks) as JSON lines too: a daemon's log
+        # is one JSON object per line, whoever wrote it.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[
+                    structlog.stdlib.add_log_level,
+                    structlog.stdlib.add_logger_name,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.format_exc_info,
+                ],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(sort_keys=False),
+                ],
+            )
+        )
+        logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    else:
+        logging.basicConfig(
+            level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        )
     for noisy in ("rq", "rq.worker", "apscheduler", "trafilatura", "htmldate", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -146,6 +146,17 @@ def test_a_transient_failure_raises_for_rq_to_retry_and_is_no_dead_letter(
     assert list_dead_letters(redis_conn) == []
 
 
+def test_a_transient_failure_is_logged_with_its_reason_before_rq_retries_it(
+    setup: Setup, http_server: LoopbackServer
+) -> None:
+    setup()
+    url = http_server.serve("/a.html", Reply(503, b"busy"))
+    with capture_logs() as logs, pytest.raises(FetchError):
+        jobs.process_article(item_for(url))
+    (failed,) = [e for e in logs if e["event"] == "article.failed"]
+    assert (failed["url"], failed["reason"], failed["retried"]) == (url, "http_status", True)
+
+
 def test_a_transient_failure_on_the_last_retry_stores_the_feed_version_and_a_dead_letter(
     setup: Setup, http_server: LoopbackServer, redis_conn: redis.Redis
 ) -> None:

@@ -320,6 +320,14 @@ def _page_text(settings: FetchSettings, item: FeedItem) -> tuple[str, str, tuple
         page = fetch_page(settings, item.url)
     except FetchError as exc:
         if is_transient(exc) and not _last_retry():
+            log.warning(
+                "article.failed",
+                url=item.url,
+                feed=item.feed_id,
+                reason=exc.reason,
+                error=str(exc),
+                retried=True,
+            )
             raise  # RQ retries the job with backoff
         return "", item.url, (exc.reason, str(exc))
     return decode_html(page.body, page.content_type), page.final_url, None
