@@ -159,7 +159,7 @@ def _print_summary(c: Context, config: Config, connection: object, started: date
     if c.log_format == "json":
         get_logger("wirewatch").info("monitor.summary", **summary)
         return failed
-    table = Table(title="wirewatch: this run", show_header=False)
+    table = Table(title="wirewatch: the store after this run", show_header=False)
     table.add_row("feeds", f"{len(polled)} ({len(failing)} failing)")
     table.add_row("stories stored", str(counts["stories"]))
     table.add_row("story clusters", str(counts["clusters"]))
@@ -270,7 +270,7 @@ def stories(
         bool, typer.Option("--all-copies", help="Every outlet's copy, not one story per cluster.")
     ] = False,
     limit: Annotated[
-        int | None, typer.Option(help="At most this many, the latest stored first.")
+        int | None, typer.Option(help="At most this many, the latest stored first.", min=1)
     ] = None,
 ) -> None:
     """List stored stories: one per story cluster (its lead), the latest stored first.

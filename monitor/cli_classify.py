@@ -93,7 +93,9 @@ def classify(
     """
     from workers.classify import compile_taxonomy
 
-    if as_json and (jsonl or len(inputs) > 1):
+    if as_json and jsonl:
+        raise typer.BadParameter("--json and --jsonl: choose one")
+    if as_json and len(inputs) > 1:
         raise typer.BadParameter("--json prints one input; use --jsonl for several")
     c: Context = ctx.obj
     config = c.config()

@@ -94,7 +94,8 @@ def test_rule(
 ) -> None:
     """Backtest a query: how often it would have fired, with the matches highlighted.
 
-    A query that does not parse exits 2 with the column of the problem.
+    A query that does not parse exits 2 with the column of the problem. A query that starts
+    with "-" (NOT) goes after "--", or it is read as an option: rules test -- '-Trump Putin'.
 
     Example: wirewatch rules test '"Putin Selenskyj"~10 lang:de' --since 30d
     """

@@ -92,6 +92,14 @@ def test_json_with_several_inputs_is_a_usage_error() -> None:
     assert "--jsonl" in result.output
 
 
+def test_json_and_jsonl_together_is_a_usage_error_that_says_so() -> None:
+    result = runner.invoke(
+        app, ["--config", str(CONFIG), "classify", str(SEED), "--json", "--jsonl"]
+    )
+    assert result.exit_code == 2
+    assert "choose one" in result.output
+
+
 def test_jsonl_gives_one_line_per_input_in_input_order() -> None:
     inputs = [str(SOCIAL_MEDIA_PAGE), str(SEED), "-", str(SOCIAL_MEDIA_PAGE)]
     code, records = classify(*inputs, "--jsonl", stdin=FOOTBALL)
