@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.config_checks import check_cross_references, check_rule_topics
-from monitor.config_files import load_yaml_model
+from monitor.config_files import load_valid_entries, load_yaml_model
 from monitor.errors import ConfigError, ConfigIssue
 from monitor.model import (
     NAME_MAX,
@@ -333,9 +333,11 @@ def load_config(directory: Path | None = None) -> Config:
         )
 
     settings = load_yaml_model(directory / "wirewatch.yaml", Settings, issues) or Settings()
-    feeds_file = load_yaml_model(directory / "feeds.yaml", FeedsFile, issues) or FeedsFile()
+    loaded_feeds = load_yaml_model(directory / "feeds.yaml", FeedsFile, issues)
+    feeds_file = loaded_feeds or FeedsFile()
     taxonomy = load_yaml_model(directory / "topics.yaml", TaxonomySpec, issues)
-    alerts_file = load_yaml_model(directory / "alerts.yaml", AlertsFile, issues) or AlertsFile()
+    loaded_alerts = load_yaml_model(directory / "alerts.yaml", AlertsFile, issues)
+    alerts_file = loaded_alerts or AlertsFile()
     loaded_channels = load_yaml_model(directory / "channels.yaml", ChannelsFile, issues)
     channels_file = loaded_channels or ChannelsFile()
 
@@ -351,9 +353,20 @@ def load_config(directory: Path | None = None) -> Config:
     )
     # a channels.yaml that did not load would make every rule's channels look unknown
     known_channels = channels_file if loaded_channels is not None else None
-    check_cross_references(directory, feeds_file, alerts_file, known_channels, issues)
+    # A file refused as a whole still has its valid entries checked against the other files.
+    feed_entries = (
+        list(enumerate(loaded_feeds.feeds))
+        if loaded_feeds is not None
+        else load_valid_entries(directory / "feeds.yaml", "feeds", FeedSpec)
+    )
+    rule_entries = (
+        list(enumerate(loaded_alerts.rules))
+        if loaded_alerts is not None
+        else load_valid_entries(directory / "alerts.yaml", "rules", RuleSpec)
+    )
+    check_cross_references(directory, feed_entries, rule_entries, known_channels, issues)
     if taxonomy is not None:
-        check_rule_topics(directory, alerts_file, taxonomy, issues)
+        check_rule_topics(directory, rule_entries, taxonomy, issues)
     if issues or taxonomy is None:
         raise ConfigError(issues)
     rules = tuple(

@@ -5,6 +5,7 @@ line and field, like the schema's own (``monitor.config_files``)."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,23 +16,24 @@ from monitor.rules import parse_query
 from monitor.taxonomy import TaxonomySpec
 
 if TYPE_CHECKING:
-    from monitor.config import AlertsFile, ChannelsFile, FeedsFile
+    from monitor.config import ChannelsFile, FeedSpec, RuleSpec
 
 
 def check_cross_references(
     directory: Path,
-    feeds_file: FeedsFile,
-    alerts_file: AlertsFile,
+    feed_entries: Sequence[tuple[int, FeedSpec]],
+    rule_entries: Sequence[tuple[int, RuleSpec]],
     channels_file: ChannelsFile | None,
     issues: list[ConfigIssue],
 ) -> None:
+    """``feed_entries``, ``rule_entries``: each valid entry with its index in its file."""
     from monitor.notify import channel_url_problem
     from monitor.rules import parse_query
 
     feeds_path, alerts_path = directory / "feeds.yaml", directory / "alerts.yaml"
     feed_lines, alert_lines = line_index(feeds_path), line_index(alerts_path)
     seen: set[str] = set()
-    for i, feed in enumerate(feeds_file.feeds):
+    for i, feed in feed_entries:
         if feed.id in seen:
             line = feed_lines.get(("feeds", i, "id"))
             issues.append(
@@ -42,7 +44,7 @@ def check_cross_references(
         seen.add(feed.id)
 
     seen.clear()
-    for i, rule in enumerate(alerts_file.rules):
+    for i, rule in rule_entries:
         where = f"rules[{i}]"
         if rule.id in seen:
             line = alert_lines.get(("rules", i, "id"))
@@ -78,7 +80,10 @@ def check_cross_references(
 
 
 def check_rule_topics(
-    directory: Path, alerts_file: AlertsFile, taxonomy: TaxonomySpec, issues: list[ConfigIssue]
+    directory: Path,
+    rule_entries: Sequence[tuple[int, RuleSpec]],
+    taxonomy: TaxonomySpec,
+    issues: list[ConfigIssue],
 ) -> None:
     """A rule's ``topics``, and the ``topic:`` filters in its query, must name topics that
     exist (an id, or its last part: "ukraine-war" for world/ukraine-war): a misspelt one
@@ -88,7 +93,7 @@ def check_rule_topics(
     alerts_path = directory / "alerts.yaml"
     lines = line_index(alerts_path)
     folded = {fold(name) for name in known}
-    for i, rule in enumerate(alerts_file.rules):
+    for i, rule in rule_entries:
         for term in _query_topics(rule.query):
             value = fold(term.text.strip())
             prefix = isinstance(term, Term) and term.prefix

@@ -49,6 +49,27 @@ def load_yaml_model(path: Path, model: type[_Model], issues: list[ConfigIssue]) 
         return None
 
 
+def load_valid_entries(path: Path, key: str, model: type[_Model]) -> list[tuple[int, _Model]]:
+    """The entries of a file's list ``key`` that are valid one by one, with their index:
+    when the file as a whole is refused (its problems are reported by ``load_yaml_model``),
+    the checks across files still see its good entries, so every problem is listed at once."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    entries = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return []
+    found = []
+    for i, entry in enumerate(entries):
+        entry = _substitute_env(entry, (), lambda _loc, _msg: None)
+        try:
+            found.append((i, model.model_validate(entry)))
+        except ValidationError:
+            continue
+    return found
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, except that a key twice in one mapping is an error, not the
     second value silently replacing the first (two channels, two settings of one name)."""

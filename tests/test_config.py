@@ -163,6 +163,32 @@ def test_topic_filters_naming_topics_load(config_dir: Path, query: str) -> None:
     assert load_config(config_dir).rules[0].query == query
 
 
+def test_a_rule_with_a_schema_error_does_not_hide_the_other_rules_problems(
+    config_dir: Path,
+) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        RULE.replace("channels: [demo-mailbox]", "channels: [demo-mailbox]\n    updates: often")
+        + "  - id: second\n    query: Putin AND (Selenskyj\n    channels: [nowhere]\n"
+        + "    topics: [sprot]\n"
+    )
+    found = issues_for(config_dir)
+    assert [issue.split(": ", 2)[1] for issue in found] == [
+        "rules[0].updates",
+        "rules[1].query",
+        "rules[1].channels[0]",
+        "rules[1].topics[0]",
+    ]
+
+
+def test_a_feed_with_a_schema_error_does_not_hide_a_duplicate_id(config_dir: Path) -> None:
+    (config_dir / "feeds.yaml").write_text(
+        "feeds:\n  - id: a\n    url: http://a.example/rss\n    interval: soon\n"
+        "  - id: b\n    url: http://b.example/rss\n  - id: b\n    url: http://c.example/rss\n"
+    )
+    found = issues_for(config_dir)
+    assert [issue.split(": ", 2)[1] for issue in found] == ["feeds[0].interval", "feeds[2].id"]
+
+
 def test_a_minimum_poll_interval_above_the_maximum_is_refused(config_dir: Path) -> None:
     path = config_dir / "wirewatch.yaml"
     path.write_text("polling: {min_interval: 90000, max_interval: 21600}\n")
