@@ -11,11 +11,14 @@ from rich.console import Console
 
 from monitor import outbox
 from monitor.config import Config
+from monitor.delivery_schedule import delivery_job_prefixes, digest_job_prefixes
 from monitor.model import DeliveryState
 from monitor.outbox_view import alerts_table, digests_table
 from monitor.queues import (
     DIGEST_JOB,
     NOTIFY_JOB,
+    QueueName,
+    cancel_waiting_jobs,
     connect_redis,
     digest_job_id,
     enqueue_delivery_job,
@@ -100,7 +103,8 @@ def retry(
                 raise typer.Exit(1)
             outbox.reopen_delivery(engine, delivery_id)
             job_id = f"notify-{delivery_id}-retry-{int(datetime.now(UTC).timestamp())}"
-            _enqueue(c, config, NOTIFY_JOB, (delivery_id,), job_id)
+            prefixes = delivery_job_prefixes(delivery_id)
+            _enqueue(c, config, NOTIFY_JOB, (delivery_id,), job_id, prefixes)
             out.print(
                 f"delivery {delivery_id} queued again ({delivery.rule_id} → {delivery.channel})"
             )
@@ -117,14 +121,24 @@ def retry(
     attempt = int(datetime.now(UTC).timestamp())
     job_id = digest_job_id(found.channel, found.schedule, found.period_end, attempt)
     args = (found.channel, found.schedule, found.period_end.isoformat())
-    _enqueue(c, config, DIGEST_JOB, args, job_id)
+    _enqueue(c, config, DIGEST_JOB, args, job_id, digest_job_prefixes(found))
     out.print(f"digest {digest_id} queued again ({found.channel}, {found.schedule})")
 
 
-def _enqueue(c: Context, config: Config, func: str, args: tuple[object, ...], job_id: str) -> None:
-    """Queue the job for the workers (they need not run now: it waits in Redis)."""
+def _enqueue(
+    c: Context,
+    config: Config,
+    func: str,
+    args: tuple[object, ...],
+    job_id: str,
+    replaces: tuple[str, ...],
+) -> None:
+    """Queue the job for the workers (they need not run now: it waits in Redis), in place of
+    the row's jobs still waiting (ids starting with ``replaces``: a retry scheduled for later
+    would spend an attempt of the fresh budget)."""
     handle = connect_redis(config.settings.redis_url, c.data_dir)
     try:
+        cancel_waiting_jobs(handle.client, QueueName.NOTIFY, replaces)
         send_timeout = config.settings.notify.send_timeout
         enqueue_delivery_job(handle.client, func, args, job_id=job_id, send_timeout=send_timeout)
     finally:

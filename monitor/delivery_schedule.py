@@ -123,11 +123,20 @@ def requeue_undelivered(
 _NOTIFY_JOB_ROW = re.compile(r"^notify-(\d+)-")
 
 
-def _digest_has_job(digest: Digest, live: set[str]) -> bool:
-    """Whether a digest's send (``digest_job_id``, any attempt) or resume job is to run."""
+def delivery_job_prefixes(delivery_id: int) -> tuple[str]:
+    """What the id of every job that sends this delivery starts with."""
+    return (f"notify-{delivery_id}-",)
+
+
+def digest_job_prefixes(digest: Digest) -> tuple[str, str]:
+    """What the id of every job that sends this digest starts with: its sends
+    (``digest_job_id``, any attempt) and its resumes."""
     sends = digest_job_id(digest.channel, digest.schedule, digest.period_end, 0).rsplit("-", 1)[0]
-    resumes = f"digest-{digest.id}-resume-"
-    return any(job_id.startswith((f"{sends}-", resumes)) for job_id in live)
+    return f"{sends}-", f"digest-{digest.id}-resume-"
+
+
+def _digest_has_job(digest: Digest, live: set[str]) -> bool:
+    return any(job_id.startswith(digest_job_prefixes(digest)) for job_id in live)
 
 
 def _flush_orphaned_digest_hits(

@@ -327,6 +327,16 @@ def live_job_ids(connection: redis.Redis, name: QueueName) -> set[str]:
     }
 
 
+def cancel_waiting_jobs(connection: redis.Redis, name: QueueName, prefixes: Sequence[str]) -> int:
+    """Delete the waiting jobs (see ``live_job_ids``) whose ids start with one of
+    ``prefixes``; returns how many there were."""
+    doomed = [i for i in live_job_ids(connection, name) if i.startswith(tuple(prefixes))]
+    for job in Job.fetch_many(doomed, connection=connection):
+        if job is not None:
+            job.delete()
+    return len(doomed)
+
+
 def waiting_retries(connection: redis.Redis) -> int:
     """Jobs scheduled for later (retries after a failure, waiting out their backoff)."""
     return sum(queue(name, connection).scheduled_job_registry.count for name in QueueName)

@@ -164,23 +164,40 @@ def test_the_restart_sweep_leaves_a_failed_alert_to_its_scheduled_retry(
     assert queue(QueueName.NOTIFY, redis_server.client).count == 0
 
 
+def retry_with_the_cli(config: Config, redis_url: str, data_dir: Path, delivery_id: int) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "--config", str(config.directory), "--data-dir", str(data_dir),
+            "alerts", "retry", str(delivery_id),
+        ],
+        env={"REDIS_URL": redis_url},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
 def test_an_alert_queued_again_by_alerts_retry_is_not_queued_twice_by_the_sweep(
     config: Config, engine: Engine, redis_server: RedisHandle, tmp_path: Path
 ) -> None:
     delivery_id = recorded_alert(engine)
     for _ in range(config.settings.notify.max_attempts):
         alerts.send_notification(delivery_id)
-    result = CliRunner().invoke(
-        app,
-        [
-            "--config", str(config.directory), "--data-dir", str(tmp_path / "data"),
-            "alerts", "retry", str(delivery_id),
-        ],
-        env={"REDIS_URL": redis_server.url},
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    retry_with_the_cli(config, redis_server.url, tmp_path / "data", delivery_id)
     assert requeue_undelivered(redis_server.client, engine, config) == 0
     assert queue(QueueName.NOTIFY, redis_server.client).count == 1
+
+
+def test_alerts_retry_replaces_the_retry_still_waiting_out_its_backoff(
+    config: Config, engine: Engine, redis_server: RedisHandle, tmp_path: Path
+) -> None:
+    """Else that retry would spend an attempt of the fresh budget later."""
+    delivery_id = recorded_alert(engine)
+    assert alerts.send_notification(delivery_id) == "failed"  # its retry waits 600 s
+    retry_with_the_cli(config, redis_server.url, tmp_path / "data", delivery_id)
+    notify = queue(QueueName.NOTIFY, redis_server.client)
+    assert notify.scheduled_job_registry.get_job_ids() == []
+    (job_id,) = notify.job_ids
+    assert job_id.startswith(f"notify-{delivery_id}-retry-")
 
 
 def test_delivery_goes_dead_after_the_attempt_limit(config: Config, engine: Engine) -> None:
