@@ -303,6 +303,16 @@ def enqueue_due_retries(connection: redis.Redis) -> None:
         scheduler.connection.connection_pool.disconnect()
 
 
+def recover_jobs(connection: redis.Redis) -> None:
+    """What RQ's workers do only every ten minutes (their maintenance), or only the worker
+    that holds RQ's scheduler lock: hand the jobs of workers that died mid-job (their entries
+    in the started registries expired) to RQ's retry, and move the retries whose wait is
+    over onto their queues. Run often, it bounds how long a killed worker delays its job."""
+    for name in QueueName:
+        queue(name, connection).started_job_registry.cleanup()
+    enqueue_due_retries(connection)
+
+
 def failed_since(connection: redis.Redis, since: datetime) -> int:
     """Jobs that failed for good (RQ's failed registries) after ``since``: a crash, a
     timeout, or an exception RQ stopped retrying."""

@@ -32,6 +32,7 @@ from monitor.queues import (
     claim_key,
     enqueue_claimed,
     poll_job_id,
+    recover_jobs,
 )
 
 log = get_logger("wirewatch.scheduler")
@@ -39,6 +40,8 @@ log = get_logger("wirewatch.scheduler")
 LEADER_KEY = f"{KEY_PREFIX}scheduler:leader"
 LEADER_TTL = 10
 TICK_SECONDS = 2
+# How often the leader recovers jobs of dead workers and moves due retries (``recover_jobs``).
+RECOVER_SECONDS = 15
 SYNC_SECONDS = 60
 LEASE = timedelta(minutes=15)
 """A claimed feed whose poll job was lost becomes due again after this long."""
@@ -163,6 +166,14 @@ class FeedScheduler:
             log.error("scheduler.tick_failed", error=str(exc))
             return 0
 
+    def recover(self) -> None:
+        if not self.leading:
+            return
+        try:
+            recover_jobs(self.connection)
+        except redis.RedisError as exc:
+            log.error("scheduler.recover_failed", error=str(exc))
+
     def sweep(self) -> None:
         if not self.leading:
             return
@@ -182,6 +193,13 @@ class FeedScheduler:
             IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),
             id="tick",
             next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        self._aps.add_job(
+            self.recover,
+            IntervalTrigger(seconds=RECOVER_SECONDS, timezone=UTC),
+            id="job-recovery",
             max_instances=1,
             coalesce=True,
         )

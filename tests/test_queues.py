@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 import redis
-from rq import SimpleWorker
+from rq import Retry, SimpleWorker
 
 from monitor.queues import (
     ARTICLE_JOB,
@@ -23,6 +23,7 @@ from monitor.queues import (
     enqueue_due_retries,
     failed_since,
     queue,
+    recover_jobs,
     waiting_retries,
 )
 
@@ -182,6 +183,21 @@ def test_due_retries_are_moved_onto_their_queue_and_later_ones_keep_waiting(
     enqueue_due_retries(redis_conn)
     assert articles.job_ids == ["due"]
     assert waiting_retries(redis_conn) == 1
+
+
+def test_the_job_of_a_worker_that_died_mid_job_is_retried_without_waiting_for_rq(
+    redis_conn: redis.Redis,
+) -> None:
+    """RQ notices a dead worker's job only in a worker's ten-minute maintenance."""
+    notify = queue(QueueName.NOTIFY, redis_conn)
+    job = notify.enqueue("workers.jobs.noop", job_id="killed", retry=Retry(max=2, interval=0))
+    notify.remove(job)
+    registry = notify.started_job_registry
+    expired = time.time() - 10  # its worker stopped sending heartbeats
+    redis_conn.zadd(registry.key, {f"{job.id}:execution-1": expired})
+    recover_jobs(redis_conn)
+    assert notify.job_ids == ["killed"]
+    assert registry.get_job_ids(cleanup=False) == []
 
 
 def test_moving_due_retries_leaves_an_embedded_redis_free_to_stop(tmp_path: Path) -> None:
