@@ -228,6 +228,12 @@ def scheduler(ctx: typer.Context) -> None:
 
     c: Context = ctx.obj
     config = c.config()
+    if config.settings.demo.enabled:
+        get_logger("wirewatch").warning(
+            "scheduler.demo_not_served",
+            reason="demo.enabled is true, but only `wirewatch run` serves the demo site and "
+            "mailbox: the demo feeds will fail with `connect`; set demo: {enabled: false}",
+        )
     handle = connect_redis(config.settings.redis_url, c.data_dir)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

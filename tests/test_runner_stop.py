@@ -109,3 +109,15 @@ def test_a_burst_worker_on_the_embedded_redis_leaves_no_redis_behind(tmp_path: P
     for process in alive:
         process.kill()
     assert alive == []
+
+
+def test_a_scheduler_with_the_demo_enabled_warns_that_only_run_serves_it(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "monitor.cli", "--data-dir", str(tmp_path), "scheduler"]
+    scheduler = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert scheduler.stderr is not None
+    try:
+        first = scheduler.stderr.readline()
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.communicate(timeout=60)
+    assert "scheduler.demo_not_served" in first and "wirewatch run" in first
