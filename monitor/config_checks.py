@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from monitor.config_files import line_index
 from monitor.errors import ConfigIssue, RuleError
-from monitor.query import And, Field, Not, Or, Phrase, Query, Term, fold
-from monitor.rules import parse_query
+from monitor.query import Field, Phrase, Term
+from monitor.rules import MatchTarget, field_terms, match_query, parse_query, prepare_target
 from monitor.taxonomy import TaxonomySpec
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ def check_cross_references(
 ) -> None:
     """``feed_entries``, ``rule_entries``: each valid entry with its index in its file."""
     from monitor.notify import channel_url_problem
-    from monitor.rules import parse_query
 
     feeds_path, alerts_path = directory / "feeds.yaml", directory / "alerts.yaml"
     feed_lines, alert_lines = line_index(feeds_path), line_index(alerts_path)
@@ -90,16 +89,14 @@ def check_rule_topics(
     would make the rule silently never fire (or, after NOT, never filter)."""
     ids = {topic.id for topic in taxonomy.topics}
     known = ids | {topic_id.rsplit("/", 1)[-1] for topic_id in ids}
+    # A story with every topic: a topic: filter that does not match it names no topic.
+    every_topic = prepare_target(MatchTarget(title="", text="", topics=tuple(sorted(ids))))
     alerts_path = directory / "alerts.yaml"
     lines = line_index(alerts_path)
-    folded = {fold(name) for name in known}
     for i, rule in rule_entries:
-        for term in _query_topics(rule.query):
-            value = fold(term.text.strip())
-            prefix = isinstance(term, Term) and term.prefix
-            if not any(k.startswith(value) if prefix else k == value for k in folded):
-                close = difflib.get_close_matches(term.text, sorted(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+        for term in _topic_terms(rule.query):
+            if match_query(Field("topic", term), every_topic) is None:
+                hint = _closest(term.text, known)
                 issues.append(
                     ConfigIssue(
                         str(alerts_path),
@@ -111,8 +108,7 @@ def check_rule_topics(
                 )
         for j, wanted in enumerate(rule.topics):
             if wanted not in known:
-                close = difflib.get_close_matches(wanted, sorted(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = _closest(wanted, known)
                 issues.append(
                     ConfigIssue(
                         str(alerts_path),
@@ -123,25 +119,15 @@ def check_rule_topics(
                 )
 
 
-def _query_topics(text: str) -> list[Term | Phrase]:
+def _topic_terms(text: str) -> list[Term | Phrase]:
     """The values a query gives to ``topic:`` (none for a query that does not parse: that
     is reported on its own)."""
     try:
-        query = parse_query(text)
+        return field_terms(parse_query(text), "topic")
     except RuleError:
         return []
-    found: list[Term | Phrase] = []
 
-    def walk(node: Query, scope: str) -> None:
-        if isinstance(node, Field):
-            walk(node.item, node.name)
-        elif isinstance(node, And | Or):
-            for item in node.items:
-                walk(item, scope)
-        elif isinstance(node, Not):
-            walk(node.item, scope)
-        elif scope == "topic" and isinstance(node, Term | Phrase):
-            found.append(node)
 
-    walk(query, "")
-    return found
+def _closest(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -136,7 +136,8 @@ def digest_job_prefixes(digest: Digest) -> tuple[str, str]:
 
 
 def _digest_has_job(digest: Digest, live: set[str]) -> bool:
-    return any(job_id.startswith(digest_job_prefixes(digest)) for job_id in live)
+    prefixes = digest_job_prefixes(digest)
+    return any(job_id.startswith(prefixes) for job_id in live)
 
 
 def _flush_orphaned_digest_hits(

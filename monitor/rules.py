@@ -56,6 +56,25 @@ class MatchTarget:
     tags: tuple[str, ...] = ()
 
 
+def field_terms(query: Query, name: str) -> list[Term | Phrase]:
+    """The terms a query gives to the field ``name`` (``topic:``, ``tag:`` …), under NOT too."""
+    found: list[Term | Phrase] = []
+
+    def walk(node: Query, scope: str) -> None:
+        if isinstance(node, Field):
+            walk(node.item, node.name)
+        elif isinstance(node, And | Or):
+            for item in node.items:
+                walk(item, scope)
+        elif isinstance(node, Not):
+            walk(node.item, scope)
+        elif scope == name and isinstance(node, Term | Phrase):
+            found.append(node)
+
+    walk(query, "")
+    return found
+
+
 def story_target(story: Story, tags: tuple[str, ...]) -> MatchTarget:
     """A stored story as rules see it (``tags``: its feed's)."""
     article = story.article

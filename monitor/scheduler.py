@@ -196,20 +196,17 @@ class FeedScheduler:
             max_instances=1,
             coalesce=True,
         )
-        self._aps.add_job(
-            self.recover,
-            IntervalTrigger(seconds=RECOVER_SECONDS, timezone=UTC),
-            id="job-recovery",
-            max_instances=1,
-            coalesce=True,
-        )
-        self._aps.add_job(
-            self.sweep,
-            IntervalTrigger(seconds=UNDELIVERED_SWEEP_SECONDS, timezone=UTC),
-            id="undelivered-sweep",
-            max_instances=1,
-            coalesce=True,
-        )
+        for job, seconds, job_id in (
+            (self.recover, RECOVER_SECONDS, "job-recovery"),
+            (self.sweep, UNDELIVERED_SWEEP_SECONDS, "undelivered-sweep"),
+        ):
+            self._aps.add_job(
+                job,
+                IntervalTrigger(seconds=seconds, timezone=UTC),
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+            )
         self._aps.start()
 
     def stop(self) -> None:

@@ -75,7 +75,9 @@ def feed_tags(rt: Runtime, feed_id: str) -> tuple[str, ...]:
 
 def record_alerts(rt: Runtime, story: Story) -> None:
     """Match every rule against a stored story; write an outbox row (and a job) per hit."""
-    target = prepare_target(story_target(story, feed_tags(rt, story.article.feed_id)))
+    # Tags (a registry query for feeds added outside feeds.yaml) only when a rule uses tag:.
+    tags = feed_tags(rt, story.article.feed_id) if rt.tag_rules else ()
+    target = prepare_target(story_target(story, tags))
     for rule in rt.config.rules:
         spans = match_query(rt.queries[rule.id], target)
         if spans is None or not rule_topics_allow(rule, story):

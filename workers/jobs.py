@@ -165,16 +165,10 @@ def _enqueue_new_items(rt: Runtime, items: list[FeedItem]) -> Counter[str]:
         for i in items
     ]
     with rt.connection.pipeline(transaction=False) as pipe:
-        for url_key, entry_key in keys:
-            pipe.exists(url_key)
-            if entry_key:
-                pipe.get(entry_key)
-        replies = iter(pipe.execute())
-    known = []
-    for item, (_, entry_key) in zip(items, keys, strict=True):
-        url_seen = bool(next(replies))
-        mark = next(replies) if entry_key else None
-        known.append(url_seen or (mark is not None and _is_same_entry(mark, item)))
+        for url_key, entry_key in keys:  # one command per item: the URL's claim, the entry's mark
+            pipe.mget([url_key, *([entry_key] if entry_key else [])])
+        replies = pipe.execute()
+    known = [_seen(item, *found) for item, found in zip(items, replies, strict=True)]
     fresh = [
         ClaimedJob(
             job_id=article_job_id(item.canonical_url),
@@ -217,7 +211,12 @@ def _shared_entry_ids(items: list[FeedItem]) -> set[tuple[str, str]]:
     return shared
 
 
-def _is_same_entry(mark: bytes, item: FeedItem) -> bool:
+def _seen(item: FeedItem, claim: bytes | None, mark: bytes | None = None) -> bool:
+    """Whether an item is known: its URL claimed, or its feed's entry id marked for it."""
+    if claim is not None:
+        return True
+    if mark is None:
+        return False
     if is_same_entry(mark.decode(), item):
         return True
     log.warning(

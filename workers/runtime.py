@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import redis
 from sqlalchemy.engine import Engine
 
 from monitor.config import Config
-from monitor.rules import Query, parse_query
+from monitor.rules import Query, field_terms, parse_query
 from monitor.store import database_url, open_store
 from workers.classify import TopicClassifier, compile_taxonomy
 from workers.cluster import ClusterIndex
@@ -33,6 +34,10 @@ class Runtime:
     clusters: ClusterIndex
     pid: int = field(default_factory=os.getpid)
 
+    @cached_property
+    def tag_rules(self) -> bool:
+        """Whether any rule filters by feed tags (``tag:``)."""
+        return any(field_terms(query, "tag") for query in self.queries.values())
 
     def close(self) -> None:
         """Close this process's connections: Redis (the cluster index's too) and the store."""
