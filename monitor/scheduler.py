@@ -30,6 +30,7 @@ from monitor.queues import (
     UNDELIVERED_SWEEP_SECONDS,
     QueueName,
     claim_key,
+    durability_problems,
     enqueue_claimed,
     poll_job_id,
     recover_jobs,
@@ -188,6 +189,11 @@ class FeedScheduler:
             log.error("scheduler.sweep_failed", error=str(exc))
 
     def start(self) -> None:
+        try:
+            for problem in durability_problems(self.connection):
+                log.warning("redis.not_durable", problem=problem)
+        except redis.RedisError as exc:  # not up yet: the ticks say so until it is
+            log.error("scheduler.redis_unavailable", error=str(exc))
         self._aps.add_job(
             self.tick,
             IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),

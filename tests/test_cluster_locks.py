@@ -12,7 +12,8 @@ import redis
 from monitor.config import ClusterSettings
 from monitor.queues import RedisHandle
 from tests.support import seed_story
-from workers.cluster import ClusterIndex, band_lock_keys, minhash
+from workers.cluster import ClusterIndex, minhash
+from workers.cluster_locks import band_lock_keys
 from workers.cluster_match import fingerprint
 
 SETTINGS = ClusterSettings()

@@ -25,12 +25,8 @@ bounded by configuration, not uptime. Redis keys (besides datasketch's ``wirewat
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import random
 import re
-import time
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -43,6 +39,7 @@ from redis.lock import Lock
 
 from monitor.config import ClusterSettings
 from monitor.queues import KEY_PREFIX
+from workers.cluster_locks import LOCK_SECONDS, AllOrNone, band_lock_keys
 from workers.cluster_match import (
     MIN_SHINGLES,
     Fingerprint,
@@ -60,14 +57,6 @@ OPENING_THRESHOLD = 0.3
 # Prune at most this many expired stories per assignment: each assignment adds one, so the
 # backlog shrinks, and the lock is never held long after a downtime.
 PRUNE_BATCH = 20
-# How long an assignment's locks live (a worker killed while holding them frees them then)
-# and how long another one waits for them before its job fails and is retried.
-LOCK_SECONDS = 60
-
-
-class ClusterIndexBusy(RuntimeError):
-    """Another assignment held a lock this one needs for ``LOCK_SECONDS``: the job fails
-    and RQ retries it."""
 
 
 @dataclass(frozen=True)
@@ -114,40 +103,11 @@ _STORY = f"{KEY_PREFIX}cluster:story:"
 _HEAD = f"{KEY_PREFIX}cluster:head:"
 _STORIES_BY_TIME = f"{KEY_PREFIX}cluster:stories"
 _HEADS_BY_TIME = f"{KEY_PREFIX}cluster:heads"
-_BAND_LOCK = f"{KEY_PREFIX}lock:cluster-band:"
 _STORY_LOCK = f"{KEY_PREFIX}lock:cluster-story:"
 _CLUSTER_LOCK = f"{KEY_PREFIX}lock:cluster:"
 _PRUNE_LOCK = f"{KEY_PREFIX}lock:cluster-prune"
 # Kept by releases before the exact-check index (story → cluster, never pruned): unused now.
 _RETIRED_KEYS = (f"{KEY_PREFIX}cluster-of",)
-
-# All the keys or none: waiting while holding some could deadlock two assignments.
-_TAKE_ALL = """
-for _, key in ipairs(KEYS) do
-  if redis.call('exists', key) == 1 then return 0 end
-end
-for _, key in ipairs(KEYS) do
-  redis.call('set', key, ARGV[1], 'PX', ARGV[2])
-end
-return 1
-"""
-_RELEASE_OWN = """
-for _, key in ipairs(KEYS) do
-  if redis.call('get', key) == ARGV[1] then redis.call('del', key) end
-end
-return 1
-"""
-
-
-def band_lock_keys(lsh: MinHashLSH, signature: MinHash, name: str) -> list[str]:
-    """One lock key per LSH band: two signatures share a key exactly where they share a
-    bucket, i.e. where one could be the other's candidate."""
-    values = signature.hashvalues
-    return [
-        f"{_BAND_LOCK}{name}:{band}:"
-        + hashlib.blake2b(values[start:end].tobytes(), digest_size=8).hexdigest()
-        for band, (start, end) in enumerate(lsh.hashranges)
-    ]
 
 
 @dataclass
@@ -160,8 +120,7 @@ class ClusterIndex:
 
     def __post_init__(self) -> None:
         self.connection.unlink(*_RETIRED_KEYS)  # UNLINK frees a large one off the main thread
-        self._take_all = self.connection.register_script(_TAKE_ALL)
-        self._release_own = self.connection.register_script(_RELEASE_OWN)
+        self._locks = AllOrNone(self.connection)
         storage = {"type": "redis", "redis": redis_params(self.redis_url)}
         self._bodies = MinHashLSH(
             threshold=self.settings.threshold,
@@ -200,12 +159,8 @@ class ClusterIndex:
         body, opening = self._signatures(print_)
         stamp = now.timestamp()
         indexed = len(print_.shingle_set) >= MIN_SHINGLES
-        keys = [_STORY_LOCK + story_id]
-        if indexed:
-            keys += band_lock_keys(self._bodies, body, "body")
-            keys += band_lock_keys(self._openings, opening, "opening")
         self._prune(now)
-        with self._holding(sorted(set(keys))):
+        with self._locks.holding(self._entry_locks(story_id, body, opening, indexed=indexed)):
             known = self._assignment(story_id)
             if known is not None:
                 return known
@@ -224,23 +179,54 @@ class ClusterIndex:
                 self._openings.insert(story_id, opening, check_duplication=False)
             return assignment
 
-    @contextlib.contextmanager
-    def _holding(self, keys: Sequence[str]) -> Iterator[None]:
-        """Hold every one of the lock keys (taken together, never some of them)."""
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + LOCK_SECONDS
-        pause = 0.001
-        while not self._take_all(keys=keys, args=[token, LOCK_SECONDS * 1000]):
-            if time.monotonic() > deadline:
-                raise ClusterIndexBusy(
-                    f"cluster index: waited {LOCK_SECONDS} s for {len(keys)} locks"
-                )
-            time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: racers don't retry in step
-            pause = min(pause * 2, 0.05)
-        try:
-            yield
-        finally:
-            self._release_own(keys=keys, args=[token])
+    def _entry_locks(
+        self, story_id: str, body: MinHash, opening: MinHash, *, indexed: bool
+    ) -> list[str]:
+        """The locks an entry takes: its story's, and every LSH bucket it falls into."""
+        keys = [_STORY_LOCK + story_id]
+        if indexed:
+            keys += band_lock_keys(self._bodies, body, "body")
+            keys += band_lock_keys(self._openings, opening, "opening")
+        return sorted(set(keys))
+
+    def missing(self, story_ids: Sequence[str]) -> list[str]:
+        """Those of the stories the index does not hold (Redis lost them, or pruned them)."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            for story_id in story_ids:
+                pipe.zscore(_STORIES_BY_TIME, story_id)
+            seen = cast(list[float | None], pipe.execute())
+        return [story_id for story_id, when in zip(story_ids, seen, strict=True) if when is None]
+
+    def restore(
+        self, story_id: str, title: str, text: str, assignment: ClusterAssignment, when: datetime
+    ) -> None:
+        """Put a stored story back as it was assigned, without matching it again: it keeps
+        its cluster and version. Idempotent."""
+        print_ = fingerprint(title, text, self.settings.shingle_words)
+        body, opening = self._signatures(print_)
+        indexed = len(print_.shingle_set) >= MIN_SHINGLES
+        with self._locks.holding(self._entry_locks(story_id, body, opening, indexed=indexed)):
+            if self._assignment(story_id) is not None:
+                return
+            self._remember(story_id, assignment, print_, indexed=indexed, stamp=when.timestamp())
+            if indexed:
+                self._bodies.insert(story_id, body, check_duplication=False)
+                self._openings.insert(story_id, opening, check_duplication=False)
+
+    def restore_head(
+        self, cluster_id: str, version: int, title: str, text: str, when: datetime
+    ) -> None:
+        """A cluster's current version (``title`` and ``text``: the story that opened it) as the
+        store has it, unless the index holds that version or a later one already."""
+        print_ = fingerprint(title, text, self.settings.shingle_words)
+        if len(print_.shingle_set) < MIN_SHINGLES:
+            return  # never indexed: nothing can join it
+        with self._cluster_lock(cluster_id):
+            known = cast(bytes | None, self.connection.hget(_HEAD + cluster_id, "version"))
+            if known is None or int(known) < version:
+                self._open_version(cluster_id, version, print_, when.timestamp())
+            else:
+                self.connection.zadd(_HEADS_BY_TIME, {cluster_id: when.timestamp()}, gt=True)
 
     def _assignment(self, story_id: str) -> ClusterAssignment | None:
         fields = cast(

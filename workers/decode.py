@@ -177,8 +177,7 @@ class ContentDecoder:
         self._stages = [s for c in reversed(codings) if c and (s := _stage(c)) is not None]
         if len(self._stages) > MAX_CODINGS:
             raise DecodeError(
-                f"{len(self._stages)} content codings in a row: "
-                f"at most {MAX_CODINGS} are undone"
+                f"{len(self._stages)} content codings in a row: at most {MAX_CODINGS} are undone"
             )
         self._max_output = max_output
         self._produced = [0] * len(self._stages)

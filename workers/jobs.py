@@ -46,6 +46,7 @@ from monitor.queues import (
 )
 from workers.alerts import record_alerts
 from workers.classify import classify_article
+from workers.cluster_restore import ensure_index
 from workers.decode import decode_html
 from workers.extract import extract_article
 from workers.feeds import entry_mark, is_same_entry
@@ -288,6 +289,7 @@ def process_article(item: FeedItem) -> str:
 
     topics = classify_article(rt.classifier, article.title, article.text, article.language)
     fetched_at = _now()
+    ensure_index(rt.clusters, rt.engine, fetched_at)
     cluster = rt.clusters.assign(article.id, article.title, article.text, fetched_at)
     story = Story(
         article=article,
