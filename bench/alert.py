@@ -71,7 +71,8 @@ from bench.alert_report import (  # noqa: E402
 )
 from monitor.config import load_config  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
-from monitor.queues import QueueName, connect_redis, queue  # noqa: E402
+from monitor.queues import QueueName, queue  # noqa: E402
+from monitor.redis_server import connect_redis  # noqa: E402
 from monitor.runner import worker_command  # noqa: E402
 
 NEWSROOM = Path(__file__).resolve().parent / "newsroom_server.py"

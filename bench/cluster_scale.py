@@ -38,7 +38,7 @@ from bench.cluster_copies import Item, build_items, distinct_texts  # noqa: E402
 from bench.corpus_pages import default_corpus  # noqa: E402
 from bench.outcome import run_and_report  # noqa: E402
 from monitor.config import ClusterSettings  # noqa: E402
-from monitor.queues import connect_redis  # noqa: E402
+from monitor.redis_server import connect_redis  # noqa: E402
 from workers.cluster import ClusterAssignment, ClusterIndex  # noqa: E402
 
 START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)

@@ -62,7 +62,8 @@ from bench.poll_processes import (  # noqa: E402
 from monitor import feed_registry  # noqa: E402
 from monitor.config import Config, load_config  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
-from monitor.queues import QueueName, connect_redis, queue  # noqa: E402
+from monitor.queues import QueueName, queue  # noqa: E402
+from monitor.redis_server import connect_redis  # noqa: E402
 from monitor.scheduler import MAX_CLAIM, poll_all_now  # noqa: E402
 from monitor.store import database_url, open_store  # noqa: E402
 

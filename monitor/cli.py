@@ -31,11 +31,11 @@ from monitor.model import DeliveryState
 from monitor.queues import (
     WORKER_QUEUES,
     QueueName,
-    connect_redis,
     failed_since,
     waiting_retries,
 )
 from monitor.records import story_record
+from monitor.redis_server import connect_redis
 
 app = typer.Typer(
     name="wirewatch",

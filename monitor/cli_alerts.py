@@ -19,11 +19,11 @@ from monitor.queues import (
     NOTIFY_JOB,
     QueueName,
     cancel_waiting_jobs,
-    connect_redis,
     digest_job_id,
     enqueue_delivery_job,
 )
 from monitor.records import delivery_record, digest_record
+from monitor.redis_server import connect_redis
 
 if TYPE_CHECKING:
     from monitor.cli import Context

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from monitor.dead_letters import list_dead_letters
 from monitor.outbox_view import dead_letters_table
-from monitor.queues import connect_redis
+from monitor.redis_server import connect_redis
 
 if TYPE_CHECKING:
     from monitor.cli import Context

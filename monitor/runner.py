@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 from monitor.config import Config
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.logs import get_logger
-from monitor.queues import QueueName, RedisHandle, connect_redis, enqueue_due_retries, queue
+from monitor.queues import QueueName, enqueue_due_retries, queue, recover_jobs
+from monitor.redis_server import RedisHandle, connect_redis
 from monitor.scheduler import FeedScheduler, poll_all_now
 from monitor.store import database_url, open_store
 
@@ -98,13 +99,13 @@ def run_monitor(config: Config, data_dir: Path, *, once: bool, log_format: str) 
                 mailbox=str(demo.mailbox_dir) if demo.mailbox_dir else None,
             )
             requeue_undelivered(handle.client, engine, config)
-            command = worker_command(config, data_dir, handle.url, log_format, burst=once)
             if once:
                 enqueue_due_retries(handle.client)  # a previous run's, whose wait is over
                 poll_all_now(handle.client, engine, config, datetime.now(UTC))
+                command = worker_command(config, data_dir, handle.url, log_format, burst=True)
                 _run_burst(command, config.settings.workers)
             else:
-                _run_daemon(command, config, handle, engine)
+                _run_daemon(config, data_dir, handle, engine, log_format)
         engine.dispose()
     except BaseException:
         handle.close()
@@ -162,7 +163,7 @@ def _run_burst(command: Sequence[str], workers: int) -> None:
 
 
 def _run_daemon(
-    command: Sequence[str], config: Config, handle: RedisHandle, engine: Engine
+    config: Config, data_dir: Path, handle: RedisHandle, engine: Engine, log_format: str
 ) -> None:
     stop = threading.Event()
     received: list[str] = []
@@ -171,26 +172,47 @@ def _run_daemon(
         received.append(signal.Signals(signum).name)
         stop.set()
 
+    def start() -> tuple[FeedScheduler, list[str], list[subprocess.Popen[bytes]]]:
+        scheduler = FeedScheduler(handle.client, engine, config)
+        scheduler.start()
+        command = worker_command(config, data_dir, handle.url, log_format, burst=False)
+        return scheduler, command, [_spawn(command) for _ in range(config.settings.workers)]
+
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = FeedScheduler(handle.client, engine, config)
-    scheduler.start()
-    processes = [_spawn(command) for _ in range(config.settings.workers)]
+    scheduler, command, processes = start()
     try:
         while not stop.wait(1.0):
+            if handle.embedded_stopped():
+                # Left alone, the workers would crash and be restarted every second, forever.
+                log.error(
+                    "redis.embedded_stopped", action="restarting it, the scheduler and workers"
+                )
+                _stop_all(scheduler, processes)
+                handle.restart_embedded()
+                # Only this process's workers use the embedded server, and they are stopped:
+                # the jobs they had started are orphans, retried now rather than when RQ's
+                # registry lets them expire (minutes).
+                recover_jobs(handle.client, no_worker_alive=True)
+                scheduler, command, processes = start()
+                continue
             for i, process in enumerate(processes):
                 if process.poll() is not None:
                     log.warning("worker.restarted", pid=process.pid, exit_code=process.returncode)
                     processes[i] = _spawn(command)
     finally:
         log.info("monitor.stopping", reason=received[0] if received else "exit")
-        try:
-            scheduler.stop()  # resigns the leader lock: needs Redis, which may be gone
-        except Exception as exc:
-            log.error("scheduler.stop_failed", error=str(exc))
-        finally:
-            _stop(processes)
+        _stop_all(scheduler, processes)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _stop_all(scheduler: FeedScheduler, processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    try:
+        scheduler.stop()  # resigns the leader lock: needs Redis, which may be gone
+    except Exception as exc:
+        log.error("scheduler.stop_failed", error=str(exc))
+    finally:
+        _stop(processes)
 
 
 def run_worker(

@@ -30,11 +30,11 @@ from monitor.queues import (
     UNDELIVERED_SWEEP_SECONDS,
     QueueName,
     claim_key,
-    durability_problems,
     enqueue_claimed,
     poll_job_id,
     recover_jobs,
 )
+from monitor.redis_server import durability_problems
 
 log = get_logger("wirewatch.scheduler")
 

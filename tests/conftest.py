@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from monitor import store
 from monitor.config import load_config
 from monitor.demo.mailbox import Mailbox
-from monitor.queues import RedisHandle, connect_redis
+from monitor.redis_server import RedisHandle, connect_redis
 from monitor.taxonomy import TaxonomySpec
 from tests.support import ROOT, LoopbackServer, free_port, postgres_bindir, start_postgres
 from workers.classify import TopicClassifier, compile_taxonomy

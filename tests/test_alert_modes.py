@@ -23,7 +23,8 @@ from monitor.delivery_schedule import dispatch_digests, requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.digest import latest_period_end
 from monitor.model import AlertHit, AlertMode, Article, DeliveryState, Feed, Story
-from monitor.queues import DIGEST_JOB, QueueName, RedisHandle, queue
+from monitor.queues import DIGEST_JOB, QueueName, queue
+from monitor.redis_server import RedisHandle
 from tests.support import ROOT
 from workers import alerts
 from workers.runtime import Runtime, configure

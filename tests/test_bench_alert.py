@@ -20,7 +20,7 @@ from bench.alert_report import (
 )
 from bench.newsroom_server import ITEMS_IN_FEED, Newsroom, article_text
 from monitor.config import ClusterSettings
-from monitor.queues import RedisHandle
+from monitor.redis_server import RedisHandle
 from monitor.rules import MatchTarget, match_query, parse_query, prepare_target
 from workers.cluster import ClusterIndex
 

@@ -15,7 +15,7 @@ from monitor.cli import app
 from monitor.feed_state import save_feed_state
 from monitor.model import Feed, FeedState, FeedStatus
 from monitor.opml import parse_opml, render_opml
-from monitor.queues import RedisHandle
+from monitor.redis_server import RedisHandle
 from tests.support import FIXTURES, ROOT, LoopbackServer, Reply, free_port
 
 runner = CliRunner()

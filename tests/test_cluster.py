@@ -12,7 +12,7 @@ import redis
 from bench.cluster_copies import distinct_texts
 from monitor.config import ClusterSettings
 from monitor.model import FeedItem
-from monitor.queues import RedisHandle
+from monitor.redis_server import RedisHandle
 from tests.support import CORPUS, DEMO_SITE, requires_corpus, seed_story
 from tests.test_cluster_match import BACKGROUND, CHARKIW_REPORT, KIEW_REPORT, wire_update
 from workers.cluster import PRUNE_BATCH, ClusterAssignment, ClusterIndex, redis_params

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from monitor.config import ClusterSettings
-from monitor.queues import RedisHandle
+from monitor.redis_server import RedisHandle
 from tests.support import seed_story
 from workers.cluster import ClusterIndex, minhash
 from workers.cluster_locks import band_lock_keys

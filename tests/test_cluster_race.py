@@ -18,7 +18,8 @@ from rq.job import Job
 from monitor import outbox, store
 from monitor.config import Config, load_config
 from monitor.model import FeedItem
-from monitor.queues import ARTICLE_JOB, QueueName, RedisHandle, article_job_id
+from monitor.queues import ARTICLE_JOB, QueueName, article_job_id
+from monitor.redis_server import RedisHandle
 from monitor.runner import worker_command
 from tests.support import DEMO_SITE, ROOT, LoopbackServer, Reply
 

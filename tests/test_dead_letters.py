@@ -27,7 +27,8 @@ from monitor.dead_letters import (
 )
 from monitor.errors import FetchError
 from monitor.model import FeedItem, stable_id
-from monitor.queues import ARTICLE_JOB, QueueName, RedisHandle, queue
+from monitor.queues import ARTICLE_JOB, QueueName, queue
+from monitor.redis_server import RedisHandle
 from tests.support import ROOT, LoopbackServer, Reply
 from workers import jobs
 from workers.runtime import Runtime, configure

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from monitor import store
 from monitor.config import load_config
 from monitor.model import FeedItem, stable_id
-from monitor.queues import RedisHandle
+from monitor.redis_server import RedisHandle
 from tests.support import ROOT, LoopbackServer, Reply
 from workers import jobs
 from workers.decode import (

@@ -26,7 +26,8 @@ from monitor.config import load_config
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.model import AlertHit, Article, DeliveryState, Story
-from monitor.queues import QueueName, RedisHandle
+from monitor.queues import QueueName
+from monitor.redis_server import RedisHandle
 from monitor.runner import worker_command
 from tests.support import ROOT
 from workers.alerts import enqueue_notify

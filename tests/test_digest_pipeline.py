@@ -18,7 +18,7 @@ from monitor.config import load_config
 from monitor.delivery_schedule import dispatch_digests
 from monitor.demo.mailbox import Mailbox
 from monitor.digest import next_period_end
-from monitor.queues import connect_redis
+from monitor.redis_server import connect_redis
 from tests.support import ROOT, pipeline_env, wirewatch
 
 DAILY = """rules:

@@ -21,7 +21,8 @@ from monitor.config import Config, load_config
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.model import AlertHit, Article, DeliveryState, FeedItem, Story
-from monitor.queues import QueueName, RedisHandle, queue
+from monitor.queues import QueueName, queue
+from monitor.redis_server import RedisHandle
 from tests.support import ROOT, WIRE_TITLE, seed_story
 from workers import alerts, jobs
 from workers.runtime import configure

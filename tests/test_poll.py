@@ -16,7 +16,8 @@ from rq import SimpleWorker
 from monitor.config import Config, FetchSettings, load_config
 from monitor.feed_state import claim_polls, load_feed_state
 from monitor.model import Feed, FeedState, FeedStatus
-from monitor.queues import POLL_JOB, QueueName, RedisHandle, queue
+from monitor.queues import POLL_JOB, QueueName, queue
+from monitor.redis_server import RedisHandle
 from tests.support import ROOT, LoopbackServer, Reply
 from workers import jobs
 from workers.poll import poll_batch

