@@ -9,7 +9,8 @@ from pathlib import Path
 
 import psutil
 import redis
-from rq import Retry, SimpleWorker
+from rq import Queue, Retry, SimpleWorker
+from rq.registry import StartedJobRegistry
 
 from monitor.queues import (
     ARTICLE_JOB,
@@ -197,6 +198,31 @@ def test_the_job_of_a_worker_that_died_mid_job_is_retried_without_waiting_for_rq
     redis_conn.zadd(registry.key, {f"{job.id}:execution-1": expired})
     recover_jobs(redis_conn)
     assert notify.job_ids == ["killed"]
+    assert registry.get_job_ids(cleanup=False) == []
+
+
+def started_job(redis_conn: redis.Redis, expires_at: float) -> tuple[Queue, StartedJobRegistry]:
+    """A job a worker took, as RQ records it in the started registry."""
+    notify = queue(QueueName.NOTIFY, redis_conn)
+    job = notify.enqueue("workers.jobs.noop", job_id="in-hand", retry=Retry(max=2, interval=0))
+    notify.remove(job)
+    registry = notify.started_job_registry
+    redis_conn.zadd(registry.key, {f"{job.id}:execution-1": expires_at})
+    return notify, registry
+
+
+def test_a_job_whose_worker_may_still_be_alive_is_left_to_it(redis_conn: redis.Redis) -> None:
+    notify, registry = started_job(redis_conn, time.time() + 60)
+    recover_jobs(redis_conn)
+    assert notify.job_ids == []
+    assert registry.get_job_ids(cleanup=False) == ["in-hand"]
+
+
+def test_with_no_worker_alive_every_started_job_is_retried_at_once(redis_conn: redis.Redis) -> None:
+    """After run restarted its embedded Redis: the workers that took these jobs are gone."""
+    notify, registry = started_job(redis_conn, time.time() + 60)
+    recover_jobs(redis_conn, no_worker_alive=True)
+    assert notify.job_ids == ["in-hand"]
     assert registry.get_job_ids(cleanup=False) == []
 
 
