@@ -47,6 +47,9 @@ NOTIFY_RETRY = Retry(max=3, interval=[10, 60, 300])
 SEND_LOCK_GRACE_SECONDS = 30
 # Beyond any job's expiry in RQ's started registries: every started job counts as abandoned.
 ORPHAN_HORIZON_SECONDS = 365 * 86400
+# Jobs found taken off their queue but not started, by the last check (to confirm on the next).
+POPPED_KEY = f"{KEY_PREFIX}popped-jobs"
+POPPED_TTL = 3600
 # How often the scheduler re-enqueues alerts recorded but not yet sent (a job lost to a crash).
 UNDELIVERED_SWEEP_SECONDS = 600
 
@@ -277,7 +280,42 @@ def recover_jobs(connection: redis.Redis, *, no_worker_alive: bool = False) -> N
     until = time.time() + ORPHAN_HORIZON_SECONDS if no_worker_alive else None
     for name in QueueName:
         queue(name, connection).started_job_registry.cleanup(until)
+    if no_worker_alive:
+        requeue_popped_jobs(connection, no_worker_alive=True)
     enqueue_due_retries(connection)
+
+
+def requeue_popped_jobs(connection: redis.Redis, *, no_worker_alive: bool = False) -> int:
+    """Put back on its queue every job that a worker took off it but never recorded as
+    started; the number put back. A worker listening on several queues takes a job (BLPOP)
+    and records it in a second step: one that dies in between leaves the job in no queue and
+    no registry, where nothing would ever run it. A live worker is between the two steps for
+    milliseconds, so unless ``no_worker_alive``, a job counts only when the previous call
+    found it so too (the scheduler calls this every ten minutes). Scans every job's key."""
+    waiting = {name: set(queue(name, connection).get_job_ids()) for name in QueueName}
+    found: dict[str, QueueName] = {}
+    for key in connection.scan_iter(match=f"{Job.redis_job_namespace_prefix}*", count=1000):
+        job_id = key.decode().removeprefix(Job.redis_job_namespace_prefix)
+        if ":" in job_id:
+            continue  # a job's side key (its dependents, ...)
+        status, origin = cast(list[bytes | None], connection.hmget(key, ["status", "origin"]))
+        if status != b"queued" or origin is None or origin.decode() not in waiting:
+            continue  # not waiting, or another application's queue
+        if job_id not in waiting[QueueName(origin.decode())]:
+            found[job_id] = QueueName(origin.decode())
+    lost = found
+    if not no_worker_alive:
+        earlier = {m.decode() for m in cast(set[bytes], connection.smembers(POPPED_KEY))}
+        with connection.pipeline(transaction=True) as pipe:
+            pipe.delete(POPPED_KEY)
+            if found:
+                pipe.sadd(POPPED_KEY, *found)
+                pipe.expire(POPPED_KEY, POPPED_TTL)
+            pipe.execute()
+        lost = {job_id: name for job_id, name in found.items() if job_id in earlier}
+    for job_id, name in lost.items():
+        queue(name, connection).push_job_id(job_id)
+    return len(lost)
 
 
 def failed_since(connection: redis.Redis, since: datetime) -> int:

@@ -33,6 +33,7 @@ from monitor.queues import (
     enqueue_claimed,
     poll_job_id,
     recover_jobs,
+    requeue_popped_jobs,
 )
 from monitor.redis_server import durability_problems
 
@@ -185,6 +186,9 @@ class FeedScheduler:
                 self.config,
                 min_age=timedelta(seconds=UNDELIVERED_SWEEP_SECONDS),
             )
+            requeued = requeue_popped_jobs(self.connection)
+            if requeued:
+                log.warning("jobs.requeued", jobs=requeued, reason="taken by a worker that died")
         except (redis.RedisError, SQLAlchemyError) as exc:
             log.error("scheduler.sweep_failed", error=str(exc))
 

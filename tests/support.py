@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from monitor.config import Config, load_config
 from monitor.model import Article, Outlet, Story, StoryCluster, TopicMatch
 from monitor.taxonomy import TaxonomySpec
 
@@ -156,6 +158,26 @@ def seed_wire_story() -> tuple[Story, StoryCluster]:
         article.id, article.id, WIRE_TITLE, story.fetched_at, story.fetched_at, outlets
     )
     return story, cluster
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait for ``condition``, or fail naming ``what`` was awaited."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def loopback_fetch_config(tmp_path: Path, port: int, fetch: str = "") -> Config:
+    """The shipped config, demo off, fetching pages from a loopback server on ``port``."""
+    directory = tmp_path / "config"
+    shutil.copytree(ROOT / "config", directory)
+    (directory / "wirewatch.yaml").write_text(
+        "demo: {enabled: false}\n"
+        f"fetch: {{allow: ['127.0.0.1:{port}'], per_host_delay: 0{fetch}}}\n"
+    )
+    return load_config(directory)
 
 
 def pipeline_env(data_dir: Path, config_dir: Path) -> dict[str, str]:

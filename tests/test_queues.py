@@ -24,6 +24,7 @@ from monitor.queues import (
     failed_since,
     queue,
     recover_jobs,
+    requeue_popped_jobs,
     waiting_retries,
 )
 from monitor.redis_server import connect_redis
@@ -224,6 +225,41 @@ def test_with_no_worker_alive_every_started_job_is_retried_at_once(redis_conn: r
     recover_jobs(redis_conn, no_worker_alive=True)
     assert notify.job_ids == ["in-hand"]
     assert registry.get_job_ids(cleanup=False) == []
+
+
+def popped_job(redis_conn: redis.Redis) -> Queue:
+    """A job a worker took off its queue (BLPOP) and died before recording it as started."""
+    articles = queue(QueueName.ARTICLES, redis_conn)
+    articles.enqueue("workers.jobs.noop", job_id="popped")
+    articles.enqueue("workers.jobs.noop", job_id="waiting")
+    assert redis_conn.lpop(articles.key) == b"popped"
+    return articles
+
+
+def test_with_no_worker_alive_a_job_taken_but_never_started_is_queued_again(
+    redis_conn: redis.Redis,
+) -> None:
+    articles = popped_job(redis_conn)
+    recover_jobs(redis_conn, no_worker_alive=True)
+    assert sorted(articles.job_ids) == ["popped", "waiting"]
+
+
+def test_a_job_just_taken_by_a_live_worker_is_left_to_it(redis_conn: redis.Redis) -> None:
+    articles = popped_job(redis_conn)
+    recover_jobs(redis_conn)
+    assert requeue_popped_jobs(redis_conn) == 0  # first seen so: perhaps being started
+    assert articles.job_ids == ["waiting"]
+
+
+def test_a_job_taken_but_not_started_on_two_checks_is_queued_again(
+    redis_conn: redis.Redis,
+) -> None:
+    """The scheduler checks every ten minutes; a live worker starts a job in milliseconds."""
+    articles = popped_job(redis_conn)
+    requeue_popped_jobs(redis_conn)
+    assert requeue_popped_jobs(redis_conn) == 1
+    assert sorted(articles.job_ids) == ["popped", "waiting"]
+    assert requeue_popped_jobs(redis_conn) == 0  # waiting on its queue: nothing more to do
 
 
 def test_moving_due_retries_leaves_an_embedded_redis_free_to_stop(tmp_path: Path) -> None:

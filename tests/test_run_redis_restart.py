@@ -8,24 +8,14 @@ import json
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
 from monitor import store
-from tests.support import ROOT, pipeline_env
+from tests.support import ROOT, pipeline_env, wait_until
 
 DEMO_ARTICLES = 12
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def embedded_server(data_dir: Path) -> psutil.Process:
@@ -64,11 +54,11 @@ def test_run_restarts_its_killed_redis_and_loses_no_article_nor_sends_twice(
             stderr=log,
         )
     try:
-        wait_for(lambda: b'"article.queued"' in log_path.read_bytes(), 90, "articles queued")
+        wait_until(lambda: b'"article.queued"' in log_path.read_bytes(), 90, "articles queued")
         killed = embedded_server(data_dir)
         killed.kill()  # the articles' jobs are queued, some perhaps started
 
-        wait_for(lambda: stored_stories(data_dir) == DEMO_ARTICLES, 150, "every article stored")
+        wait_until(lambda: stored_stories(data_dir) == DEMO_ARTICLES, 150, "every article stored")
         assert embedded_server(data_dir).pid != killed.pid
     finally:
         run.send_signal(signal.SIGTERM)
