@@ -276,10 +276,17 @@ def recover_jobs(connection: redis.Redis, *, no_worker_alive: bool = False) -> N
     that holds RQ's scheduler lock: hand the jobs of workers that died mid-job (their entries
     in the started registries expired) to RQ's retry, and move the retries whose wait is
     over onto their queues. Run often, it bounds how long a killed worker delays its job.
-    With ``no_worker_alive`` every started job is handed back at once, expired or not."""
+    With ``no_worker_alive`` every started job is queued again at once, expired or not, and
+    without its retry's wait: it did not fail, its worker is gone."""
     until = time.time() + ORPHAN_HORIZON_SECONDS if no_worker_alive else None
     for name in QueueName:
-        queue(name, connection).started_job_registry.cleanup(until)
+        jobs = queue(name, connection)
+        orphans = jobs.started_job_registry.get_job_ids(cleanup=False) if no_worker_alive else []
+        jobs.started_job_registry.cleanup(until)  # RQ's retry: a retry's wait, or dead
+        for job_id in orphans:
+            if connection.zrem(jobs.scheduled_job_registry.key, job_id):
+                job = Job.fetch(job_id, connection=connection)
+                jobs.enqueue_job(job)
     if no_worker_alive:
         requeue_popped_jobs(connection, no_worker_alive=True)
     enqueue_due_retries(connection)

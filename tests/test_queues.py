@@ -202,10 +202,13 @@ def test_the_job_of_a_worker_that_died_mid_job_is_retried_without_waiting_for_rq
     assert registry.get_job_ids(cleanup=False) == []
 
 
-def started_job(redis_conn: redis.Redis, expires_at: float) -> tuple[Queue, StartedJobRegistry]:
+def started_job(
+    redis_conn: redis.Redis, expires_at: float, retry: Retry | None = None
+) -> tuple[Queue, StartedJobRegistry]:
     """A job a worker took, as RQ records it in the started registry."""
     notify = queue(QueueName.NOTIFY, redis_conn)
-    job = notify.enqueue("workers.jobs.noop", job_id="in-hand", retry=Retry(max=2, interval=0))
+    retry = retry or Retry(max=2, interval=0)
+    job = notify.enqueue("workers.jobs.noop", job_id="in-hand", retry=retry)
     notify.remove(job)
     registry = notify.started_job_registry
     redis_conn.zadd(registry.key, {f"{job.id}:execution-1": expires_at})
@@ -219,12 +222,15 @@ def test_a_job_whose_worker_may_still_be_alive_is_left_to_it(redis_conn: redis.R
     assert registry.get_job_ids(cleanup=False) == ["in-hand"]
 
 
-def test_with_no_worker_alive_every_started_job_is_retried_at_once(redis_conn: redis.Redis) -> None:
+def test_with_no_worker_alive_every_started_job_is_queued_again_at_once(
+    redis_conn: redis.Redis,
+) -> None:
     """After run restarted its embedded Redis: the workers that took these jobs are gone."""
-    notify, registry = started_job(redis_conn, time.time() + 60)
+    notify, registry = started_job(redis_conn, time.time() + 60, retry=Retry(max=2, interval=600))
     recover_jobs(redis_conn, no_worker_alive=True)
-    assert notify.job_ids == ["in-hand"]
+    assert notify.job_ids == ["in-hand"]  # not after the retry's 10 minutes
     assert registry.get_job_ids(cleanup=False) == []
+    assert notify.scheduled_job_registry.get_job_ids() == []
 
 
 def popped_job(redis_conn: redis.Redis) -> Queue:
