@@ -276,8 +276,9 @@ def recover_jobs(connection: redis.Redis, *, no_worker_alive: bool = False) -> N
     that holds RQ's scheduler lock: hand the jobs of workers that died mid-job (their entries
     in the started registries expired) to RQ's retry, and move the retries whose wait is
     over onto their queues. Run often, it bounds how long a killed worker delays its job.
-    With ``no_worker_alive`` every started job is queued again at once, expired or not, and
-    without its retry's wait: it did not fail, its worker is gone."""
+    With ``no_worker_alive`` every started job is queued again at once, expired or not: RQ's
+    retry takes it (spending one retry, as for any dead worker's job), and its wait is skipped,
+    since the job did not fail, its worker is gone."""
     until = time.time() + ORPHAN_HORIZON_SECONDS if no_worker_alive else None
     for name in QueueName:
         jobs = queue(name, connection)
@@ -306,10 +307,11 @@ def requeue_popped_jobs(connection: redis.Redis, *, no_worker_alive: bool = Fals
         if ":" in job_id:
             continue  # a job's side key (its dependents, ...)
         status, origin = cast(list[bytes | None], connection.hmget(key, ["status", "origin"]))
-        if status != b"queued" or origin is None or origin.decode() not in waiting:
+        name = origin.decode() if origin is not None else ""
+        if status != b"queued" or name not in waiting:
             continue  # not waiting, or another application's queue
-        if job_id not in waiting[QueueName(origin.decode())]:
-            found[job_id] = QueueName(origin.decode())
+        if job_id not in waiting[QueueName(name)]:
+            found[job_id] = QueueName(name)
     lost = found
     if not no_worker_alive:
         earlier = {m.decode() for m in cast(set[bytes], connection.smembers(POPPED_KEY))}

@@ -110,6 +110,17 @@ _PRUNE_LOCK = f"{KEY_PREFIX}lock:cluster-prune"
 _RETIRED_KEYS = (f"{KEY_PREFIX}cluster-of",)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """A story as the index holds it: its fingerprint, its two signatures, and whether it is
+    long enough to index."""
+
+    print_: Fingerprint
+    body: MinHash
+    opening: MinHash
+    indexed: bool
+
+
 @dataclass
 class ClusterIndex:
     """The shared LSH index, the stories in it and the state of their clusters, in Redis."""
@@ -155,38 +166,49 @@ class ClusterIndex:
 
         Idempotent: assigning the same story again returns the same assignment.
         """
-        print_ = fingerprint(title, text, self.settings.shingle_words)
-        body, opening = self._signatures(print_)
-        stamp = now.timestamp()
-        indexed = len(print_.shingle_set) >= MIN_SHINGLES
+        entry = self._entry(title, text)
+        print_, stamp = entry.print_, now.timestamp()
         self._prune(now)
-        with self._locks.holding(self._entry_locks(story_id, body, opening, indexed=indexed)):
+        with self._locks.holding(self._entry_locks(story_id, entry)):
             known = self._assignment(story_id)
             if known is not None:
                 return known
-            cluster_id = self._match(print_, body, opening, self._cutoff(now)) if indexed else None
+            cluster_id = (
+                self._match(print_, entry.body, entry.opening, self._cutoff(now))
+                if entry.indexed
+                else None
+            )
             if cluster_id is None:
                 assignment = ClusterAssignment(story_id, 1, True)
-                if indexed:  # nothing can join a story too short to index
+                if entry.indexed:  # nothing can join a story too short to index
                     self._open_version(story_id, 1, print_, stamp)
             else:
                 assignment = self._join(cluster_id, print_, stamp)
-            # The record first: a crash before the LSH insert leaves a story that later copies
-            # cannot find (they find its cluster's other members), never an entry no prune finds.
-            self._remember(story_id, assignment, print_, indexed=indexed, stamp=stamp)
-            if indexed:
-                self._bodies.insert(story_id, body, check_duplication=False)
-                self._openings.insert(story_id, opening, check_duplication=False)
+            self._enter(story_id, assignment, entry, stamp)
             return assignment
 
-    def _entry_locks(
-        self, story_id: str, body: MinHash, opening: MinHash, *, indexed: bool
-    ) -> list[str]:
+    def _entry(self, title: str, text: str) -> _Entry:
+        print_ = fingerprint(title, text, self.settings.shingle_words)
+        body, opening = self._signatures(print_)
+        return _Entry(print_, body, opening, len(print_.shingle_set) >= MIN_SHINGLES)
+
+    def _enter(
+        self, story_id: str, assignment: ClusterAssignment, entry: _Entry, stamp: float
+    ) -> None:
+        """Record a story's assignment and put it in the LSH indexes (under its locks)."""
+        # The record first: a crash before the LSH insert leaves a story that later copies
+        # cannot find (they find its cluster's other members), never an entry no prune finds.
+        self._remember(story_id, assignment, entry.print_, indexed=entry.indexed, stamp=stamp)
+        if entry.indexed:
+            self._bodies.insert(story_id, entry.body, check_duplication=False)
+            self._openings.insert(story_id, entry.opening, check_duplication=False)
+
+    def _entry_locks(self, story_id: str, entry: _Entry) -> list[str]:
         """The locks an entry takes: its story's, and every LSH bucket it falls into."""
         keys = [_STORY_LOCK + story_id]
-        if indexed:
-            keys += band_lock_keys(self._bodies, body, "body")
-            keys += band_lock_keys(self._openings, opening, "opening")
+        if entry.indexed:
+            keys += band_lock_keys(self._bodies, entry.body, "body")
+            keys += band_lock_keys(self._openings, entry.opening, "opening")
         return sorted(set(keys))
 
     def missing(self, story_ids: Sequence[str]) -> list[str]:
@@ -202,16 +224,10 @@ class ClusterIndex:
     ) -> None:
         """Put a stored story back as it was assigned, without matching it again: it keeps
         its cluster and version. Idempotent."""
-        print_ = fingerprint(title, text, self.settings.shingle_words)
-        body, opening = self._signatures(print_)
-        indexed = len(print_.shingle_set) >= MIN_SHINGLES
-        with self._locks.holding(self._entry_locks(story_id, body, opening, indexed=indexed)):
-            if self._assignment(story_id) is not None:
-                return
-            self._remember(story_id, assignment, print_, indexed=indexed, stamp=when.timestamp())
-            if indexed:
-                self._bodies.insert(story_id, body, check_duplication=False)
-                self._openings.insert(story_id, opening, check_duplication=False)
+        entry = self._entry(title, text)
+        with self._locks.holding(self._entry_locks(story_id, entry)):
+            if self._assignment(story_id) is None:
+                self._enter(story_id, assignment, entry, when.timestamp())
 
     def restore_head(
         self, cluster_id: str, version: int, title: str, text: str, when: datetime
