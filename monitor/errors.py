@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.receipts import Receipt
+
 
 def reason_label(reason: str | None, message: str) -> str:
     """ "REASON: " to put before an error's message for people; empty when the message
@@ -111,6 +113,8 @@ class RuleError(WirewatchError):
 class DeliveryError(WirewatchError):
     reason = "delivery"
 
-    def __init__(self, message: str, *, channel: str) -> None:
+    def __init__(self, message: str, *, channel: str, receipts: tuple[Receipt, ...] = ()) -> None:
         super().__init__(message)
         self.channel = channel
+        self.receipts = receipts
+        """The recipients that accepted the message all the same (``monitor.receipts``)."""

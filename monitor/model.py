@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal
 
+from monitor.receipts import Receipt
+
 
 def stable_id(text: str) -> str:
     """A short, stable identifier derived from text (URLs, wire bodies)."""
@@ -284,6 +286,8 @@ class Delivery:
     mode: AlertMode = AlertMode.INSTANT
     digest_id: int | None = None
     """The digest that carries (or carried) this hit, for mode digest."""
+    receipts: tuple[Receipt, ...] = ()
+    """The channel's recipients that accepted it so far (``monitor.receipts``)."""
 
     def retry_delay(self, base_seconds: float = 10.0, cap_seconds: float = 3600.0) -> float:
         """Exponential backoff before the next attempt."""
@@ -304,6 +308,7 @@ class Digest:
     created_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = None
+    receipts: tuple[Receipt, ...] = ()
 
     def retry_delay(self, base_seconds: float = 10.0, cap_seconds: float = 3600.0) -> float:
         return float(min(cap_seconds, base_seconds * 2 ** max(self.attempts - 1, 0)))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from monitor.errors import DeliveryError
 from monitor.model import AlertRule, MatchSpan, Story, StoryCluster
+from monitor.receipts import OnAccept, Receipt, accepting, to_receipts
 
 SNIPPET_CHARS = 240
 # Apprise's email services: they get the HTML alert (with a text part Apprise derives).
@@ -218,26 +219,51 @@ def channel_url_problem(url: str) -> str | None:
     return None
 
 
-def deliver(channel: str, url: str, message: Message) -> None:
-    """Send one message to one channel; raise ``DeliveryError`` with Apprise's reason on failure."""
+def deliver(
+    channel: str,
+    url: str,
+    message: Message,
+    receipts: Iterable[Receipt] = (),
+    on_accept: OnAccept | None = None,
+) -> tuple[Receipt, ...]:
+    """Send one message to one channel, skipping the recipients ``receipts`` say accepted it
+    already; the receipts afterwards (and to ``on_accept`` as each recipient accepts). Raise
+    ``DeliveryError`` with Apprise's reason (and the receipts, of those who accepted all the
+    same) when a recipient did not accept it."""
     import apprise
 
     service = apprise.Apprise.instantiate(url)
     if not service:
         raise DeliveryError(f"channel {channel!r}: Apprise rejected the URL", channel=channel)
+    # Apprise's own retries (?retry=N) would note recipients in a note of their own, which
+    # wirewatch could not keep; its attempts (notify.max_attempts) retry instead.
+    service.retry = 0
     # HTML for email (the title as a heading, <mark>ed matches); our own plain text for every
     # other service, even those that prefer HTML (Telegram): Apprise's conversion of our HTML
     # would drop the highlighting, and chat shows the title as the header already.
     html_native = url.split("://", 1)[0].lower() in EMAIL_SCHEMES
     sender = apprise.Apprise()
     sender.add(service)
-    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]
-        ok = sender.notify(
-            title=message.title,
-            body=message.html if html_native else message.text,
-            body_format=apprise.NotifyFormat.HTML if html_native else apprise.NotifyFormat.TEXT,
-        )
+    with (
+        apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured,  # type: ignore[no-untyped-call]
+        accepting(receipts, on_accept) as note,
+    ):
+        try:
+            ok = sender.notify(
+                title=message.title,
+                body=message.html if html_native else message.text,
+                body_format=apprise.NotifyFormat.HTML if html_native else apprise.NotifyFormat.TEXT,
+            )
+        except Exception as exc:  # stopped mid-send (RQ's job timeout): keep who accepted
+            raise DeliveryError(
+                f"channel {channel!r}: the send was stopped ({exc})",
+                channel=channel,
+                receipts=to_receipts(note),
+            ) from exc
         log = captured.getvalue().strip()
     if not ok:
         reason = log.splitlines()[-1] if log else "no reason given"
-        raise DeliveryError(f"channel {channel!r}: {reason}", channel=channel)
+        raise DeliveryError(
+            f"channel {channel!r}: {reason}", channel=channel, receipts=to_receipts(note)
+        )
+    return to_receipts(note)

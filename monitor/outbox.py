@@ -2,12 +2,13 @@
 
 The row's uniqueness (in the schema, ``monitor.store.deliveries``) is what makes delivery
 once per row: a second worker, or a re-run after a crash, finds the row and sends nothing
-new; the row's state says what is left to do. One window is left, as in every outbox that
-sends to a service it cannot ask "did you get it?": a worker killed (or a database that
-fails) after the channel accepted the message and before the row says ``sent`` makes the
-next attempt send it again. Digest hits are rows too
-(mode ``digest``); a digest claims its rows in one transaction, so each hit goes out in
-exactly one digest.
+new; the row's state says what is left to do, and its receipts which of the channel's
+recipients accepted the message already (``monitor.receipts``): the next attempt skips them.
+One window is left, as in every outbox that sends to a service it cannot ask "did you get
+it?": a worker killed (or a database that fails) after a recipient accepted the message and
+before the row says so makes the next attempt send it to that recipient again. Digest hits
+are rows too (mode ``digest``); a digest claims its rows in one transaction, so each hit goes
+out in exactly one digest.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from monitor.model import AlertHit, AlertMode, Delivery, DeliveryState, Digest, MatchSpan
+from monitor.receipts import Receipt
 from monitor.store import as_utc, deliveries, digests
 
 UNFINISHED = (DeliveryState.PENDING, DeliveryState.FAILED)
@@ -82,7 +84,12 @@ def _delivery_from_row(row: sa.Row[Any]) -> Delivery:
         cluster_version=m["cluster_version"],
         mode=AlertMode(m["mode"]),
         digest_id=m["digest_id"],
+        receipts=_receipts(m["receipts"]),
     )
+
+
+def _receipts(stored: list[list[Any]] | None) -> tuple[Receipt, ...]:
+    return tuple((piece, kind, key) for piece, kind, key in stored or [])
 
 
 def get_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
@@ -117,19 +124,56 @@ def update_delivery(
     attempts: int,
     sent_at: datetime | None = None,
     error: str | None = None,
+    receipts: Iterable[Receipt] | None = None,
 ) -> bool:
-    """Record a delivery's attempt; any other state never overwrites ``sent`` (whoever sent
-    it did, whatever an overrun attempt says afterwards). Whether the row changed."""
+    """Record a delivery's attempt, and the recipients that accepted it so far (None: as
+    they were); any other state never overwrites ``sent`` (whoever sent it did, whatever an
+    overrun attempt says afterwards). Whether the row changed."""
     where = [deliveries.c.id == delivery_id]
     if state is not DeliveryState.SENT:
         where.append(deliveries.c.state != DeliveryState.SENT.value)
+    values = _attempt_values(state, attempts, sent_at, error, receipts)
     with engine.begin() as conn:
-        result = conn.execute(
-            deliveries.update()
-            .where(*where)
-            .values(state=state.value, attempts=attempts, sent_at=as_utc(sent_at), last_error=error)
-        )
+        result = conn.execute(deliveries.update().where(*where).values(**values))
     return result.rowcount > 0
+
+
+def keep_delivery_receipts(engine: Engine, delivery_id: int, receipts: Iterable[Receipt]) -> None:
+    """Keep, in the middle of a send, the recipients that accepted it so far."""
+    _keep_receipts(engine, deliveries, delivery_id, receipts)
+
+
+def keep_digest_receipts(engine: Engine, digest_id: int, receipts: Iterable[Receipt]) -> None:
+    _keep_receipts(engine, digests, digest_id, receipts)
+
+
+def _keep_receipts(
+    engine: Engine, table: sa.Table, row_id: int, receipts: Iterable[Receipt]
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id == row_id, table.c.state != DeliveryState.SENT.value)
+            .values(receipts=[list(r) for r in receipts] or None)
+        )
+
+
+def _attempt_values(
+    state: DeliveryState,
+    attempts: int,
+    sent_at: datetime | None,
+    error: str | None,
+    receipts: Iterable[Receipt] | None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "state": state.value,
+        "attempts": attempts,
+        "sent_at": as_utc(sent_at),
+        "last_error": error,
+    }
+    if receipts is not None:
+        values["receipts"] = [list(r) for r in receipts] or None
+    return values
 
 
 def _digest_from_row(row: sa.Row[Any]) -> Digest:
@@ -146,6 +190,7 @@ def _digest_from_row(row: sa.Row[Any]) -> Digest:
         created_at=created,
         sent_at=as_utc(m["sent_at"]),
         last_error=m["last_error"],
+        receipts=_receipts(m["receipts"]),
     )
 
 
@@ -218,10 +263,16 @@ def open_digest(
     with engine.begin() as conn:
         digest_id = conn.execute(sa.select(digests.c.id).where(*key)).scalar_one()
         # a digest already sent (or given up) takes no more hits: a late one (recorded just
-        # before the period end, committed after) waits for the next period instead
+        # before the period end, committed after) waits for the next period instead. So
+        # does one that reached some of its recipients: a retry skips them, and they would
+        # never see a hit added now.
         still_open = (
             sa.select(digests.c.id)
-            .where(digests.c.id == digest_id, digests.c.state.notin_(_CLOSED))
+            .where(
+                digests.c.id == digest_id,
+                digests.c.state.notin_(_CLOSED),
+                digests.c.receipts.is_(None),
+            )
             .exists()
         )
         conn.execute(deliveries.update().where(*waiting, still_open).values(digest_id=digest_id))
@@ -239,17 +290,13 @@ def update_digest(
     sent_at: datetime | None = None,
     error: str | None = None,
     sent_hits: Collection[int] = (),
+    receipts: Iterable[Receipt] | None = None,
 ) -> bool:
-    """Record a digest's attempt; its hits take the same state, and no other state ever
-    overwrites ``sent``. A ``sent`` one marks only ``sent_hits`` (those the message carried)
-    and lets any other hit go, to wait for the next period's digest. Whether the digest
-    changed."""
-    values = {
-        "state": state.value,
-        "attempts": attempts,
-        "sent_at": as_utc(sent_at),
-        "last_error": error,
-    }
+    """Record a digest's attempt, and the recipients that accepted it so far (None: as they
+    were); its hits take the same state, and no other state ever overwrites ``sent``. A
+    ``sent`` one marks only ``sent_hits`` (those the message carried) and lets any other hit
+    go, to wait for the next period's digest. Whether the digest changed."""
+    values = _attempt_values(state, attempts, sent_at, error, receipts)
     digest_where = [digests.c.id == digest_id]
     hits_where = [deliveries.c.digest_id == digest_id]
     if state is DeliveryState.SENT:
@@ -262,7 +309,7 @@ def update_digest(
         conn.execute(
             deliveries.update()
             .where(*hits_where)
-            .values(state=state.value, sent_at=as_utc(sent_at), last_error=error)
+            .values(state=state.value, sent_at=values["sent_at"], last_error=error)
         )
         if state is DeliveryState.SENT:
             conn.execute(

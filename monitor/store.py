@@ -85,6 +85,8 @@ deliveries = sa.Table(
     sa.Column("cluster_version", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.Column("mode", sa.String(16), nullable=False, server_default="instant"),
     sa.Column("digest_id", sa.Integer, index=True),
+    # The recipients that accepted it (monitor.receipts): the next attempt skips them.
+    sa.Column("receipts", sa.JSON(none_as_null=True)),
     sa.UniqueConstraint(
         "rule_id", "cluster_id", "cluster_version", "channel", name="uq_delivery_once"
     ),
@@ -102,6 +104,7 @@ digests = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
+    sa.Column("receipts", sa.JSON(none_as_null=True)),
     sa.UniqueConstraint("channel", "schedule", "period_end", name="uq_digest_once"),
 )
 

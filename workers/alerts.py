@@ -16,6 +16,7 @@ import contextlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from redis.exceptions import LockError
 from redis.lock import Lock
@@ -40,6 +41,7 @@ from monitor.queues import (
     enqueue_in,
     notify_job_id,
 )
+from monitor.receipts import OnAccept, Receipt
 from monitor.rules import match_query, prepare_target, story_target
 from workers.runtime import Runtime, runtime
 
@@ -134,24 +136,30 @@ def _send_lock(rt: Runtime, name: str) -> tuple[Lock, int]:
     return rt.connection.lock(f"{KEY_PREFIX}lock:{name}", timeout=hold), hold
 
 
-def _deliver_within(rt: Runtime, channel: str, url: str, message: Message) -> None:
+def _deliver_within(
+    rt: Runtime,
+    channel: str,
+    url: str,
+    message: Message,
+    receipts: tuple[Receipt, ...],
+    on_accept: OnAccept,
+) -> tuple[Receipt, ...]:
     """``deliver``, where RQ stopping a send that overran ``send_timeout`` is a failed attempt
     like any other (counted, retried with backoff, dead at ``max_attempts``), and says so.
     Apprise catches RQ's timeout exception itself and reports a bare failure: the clock tells."""
     timeout = rt.config.settings.notify.send_timeout
     job = get_current_job()
     started = job.started_at if job is not None and job.started_at is not None else _now()
-    overrun = DeliveryError(
-        f"channel {channel!r}: the send did not finish within {timeout} s (notify.send_timeout)",
-        channel=channel,
+    overrun = (
+        f"channel {channel!r}: the send did not finish within {timeout} s (notify.send_timeout)"
     )
     try:
-        deliver(channel, url, message)
+        return deliver(channel, url, message, receipts, on_accept)
     except JobTimeoutException as exc:
-        raise overrun from exc
+        raise DeliveryError(overrun, channel=channel, receipts=receipts) from exc
     except DeliveryError as exc:
         if _now() - started >= timedelta(seconds=timeout):  # RQ's job times are aware UTC
-            raise overrun from exc
+            raise DeliveryError(overrun, channel=channel, receipts=exc.receipts) from exc
         raise
 
 
@@ -191,15 +199,23 @@ def send_notification(delivery_id: int) -> str:
         try:
             if story is None or cluster is None or rule is None or url is None:
                 raise DeliveryError(
-                    "rule, channel or story no longer exists", channel=delivery.channel
+                    "rule, channel or story no longer exists",
+                    channel=delivery.channel,
+                    receipts=delivery.receipts,
                 )
             update = delivery.cluster_version > 1
             message = render_alert(rule, story, cluster, delivery.spans, update=update)
-            _deliver_within(rt, delivery.channel, url, message)
+            keep = partial(outbox.keep_delivery_receipts, rt.engine, delivery_id)
+            receipts = _deliver_within(rt, delivery.channel, url, message, delivery.receipts, keep)
         except DeliveryError as exc:
             return _delivery_failed(rt, replace(delivery, attempts=attempts), exc)
         outbox.update_delivery(
-            rt.engine, delivery_id, state=DeliveryState.SENT, attempts=attempts, sent_at=_now()
+            rt.engine,
+            delivery_id,
+            state=DeliveryState.SENT,
+            attempts=attempts,
+            sent_at=_now(),
+            receipts=receipts,
         )
         log.info(
             "alert.delivered",
@@ -241,7 +257,12 @@ def _delivery_failed(rt: Runtime, delivery: Delivery, exc: DeliveryError) -> str
     dead = delivery.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
     if not outbox.update_delivery(
-        rt.engine, delivery.id, state=state, attempts=delivery.attempts, error=str(exc)
+        rt.engine,
+        delivery.id,
+        state=state,
+        attempts=delivery.attempts,
+        error=str(exc),
+        receipts=exc.receipts,
     ):
         log.warning("alert.failed_after_sent", delivery=delivery.id, error=str(exc))
         return "done"  # another attempt sent it meanwhile: nothing to retry
@@ -291,9 +312,15 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
         try:
             hits, entries = _digest_entries(rt, digest, rules)
             if url is None or not entries:
-                raise DeliveryError("channel, rules or stories no longer exist", channel=channel)
+                raise DeliveryError(
+                    "channel, rules or stories no longer exist",
+                    channel=channel,
+                    receipts=digest.receipts,
+                )
             timezone = next(iter(rules.values())).digest.timezone
-            _deliver_within(rt, channel, url, render_digest(entries, digest.period_end, timezone))
+            message = render_digest(entries, digest.period_end, timezone)
+            keep = partial(outbox.keep_digest_receipts, rt.engine, digest.id)
+            receipts = _deliver_within(rt, channel, url, message, digest.receipts, keep)
         except DeliveryError as exc:
             return _digest_failed(rt, replace(digest, attempts=attempts), exc)
         outbox.update_digest(
@@ -303,6 +330,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
             attempts=attempts,
             sent_at=_now(),
             sent_hits=hits,
+            receipts=receipts,
         )
         log.info("digest.delivered", digest=digest.id, channel=channel, hits=len(entries))
         return "sent"
@@ -334,7 +362,12 @@ def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
     dead = digest.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
     if not outbox.update_digest(
-        rt.engine, digest.id, state=state, attempts=digest.attempts, error=str(exc)
+        rt.engine,
+        digest.id,
+        state=state,
+        attempts=digest.attempts,
+        error=str(exc),
+        receipts=exc.receipts,
     ):
         log.warning("digest.failed_after_sent", digest=digest.id, error=str(exc))
         return "done"
