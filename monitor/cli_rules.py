@@ -151,7 +151,7 @@ def _test_stories(
     c = ctx.obj
     engine = c.engine(c.config())
     cutoff = datetime.now(UTC) - since
-    stories = [s for s in store.list_stories(engine, leads_only=False) if s.fetched_at >= cutoff]
+    stories = store.list_stories(engine, leads_only=False, since=cutoff)
     tags = {feed.id: feed.tags for feed in feed_registry.list_feeds(engine)}
     hits = []
     for story in stories:

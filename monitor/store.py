@@ -51,7 +51,8 @@ stories = sa.Table(
     sa.Column("sources", sa.JSON, nullable=False),
     sa.Column("topics", sa.JSON, nullable=False),
     sa.Column("cluster_id", sa.String(32), nullable=False, index=True),
-    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    # indexed: the cluster index's restore and `rules test --since` read a recent window
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("cluster_version", sa.Integer, nullable=False, server_default=sa.text("1")),
 )
 
@@ -304,13 +305,19 @@ def get_story(engine: Engine, story_id: str) -> Story | None:
 
 
 def list_stories(
-    engine: Engine, *, leads_only: bool = True, limit: int | None = None
+    engine: Engine,
+    *,
+    leads_only: bool = True,
+    limit: int | None = None,
+    since: datetime | None = None,
 ) -> list[Story]:
-    """The latest stored (``fetched_at``) first; with ``leads_only`` one story per cluster (its
-    lead)."""
+    """The latest stored (``fetched_at``) first, those stored at ``since`` or later; with
+    ``leads_only`` one story per cluster (its lead)."""
     query = sa.select(stories)
     if leads_only:
         query = query.join(clusters, clusters.c.lead_story_id == stories.c.id)
+    if since is not None:
+        query = query.where(stories.c.fetched_at >= as_utc(since))
     query = query.order_by(stories.c.fetched_at.desc(), stories.c.id).limit(limit)
     with engine.connect() as conn:
         return [_story_from_row(row) for row in conn.execute(query)]

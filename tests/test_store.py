@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from monitor import outbox, store
@@ -87,6 +89,22 @@ def test_copies_join_the_cluster_of_the_lead_and_list_their_outlets(engine: Engi
     assert [o.name for o in cluster.outlets] == ["Rundblick", "Hanse-Kurier"]
     assert [s.id for s in store.list_stories(engine)] == [lead.id]
     assert len(store.list_stories(engine, leads_only=False)) == 2
+
+
+def test_stories_since_a_time_are_those_stored_at_it_or_later(engine: Engine) -> None:
+    older = story("http://a.test/1", "Rundblick", fetched=NOW.replace(hour=8))
+    newer = story("http://b.test/2", "Hanse-Kurier", fetched=NOW.replace(hour=20))
+    store.save_story(engine, older)
+    store.save_story(engine, newer)
+    since = NOW.replace(hour=12)
+    assert [s.id for s in store.list_stories(engine, leads_only=False, since=since)] == [newer.id]
+
+
+def test_the_migrations_build_the_schema_the_code_describes(engine: Engine) -> None:
+    """Tables, columns and indexes alike: a column or index added to one and not the other
+    would differ between a new store and an upgraded one."""
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), store.metadata) == []
 
 
 def test_delivery_is_recorded_once_per_rule_cluster_and_channel(engine: Engine) -> None:

@@ -81,7 +81,7 @@ def restore_index(
     """Put back the stories of the window that the index lacks, and the current version of
     their clusters; the number of stories put back."""
     since = now - timedelta(hours=index.settings.window_hours)
-    entries = _entries(engine, stories.c.fetched_at >= since)
+    entries = entries_since(engine, since)
     missing: list[IndexEntry] = []
     for start in range(0, len(entries), CHUNK):
         chunk = entries[start : start + CHUNK]
@@ -138,6 +138,11 @@ def _version_openers(members: Sequence[IndexEntry]) -> dict[tuple[str, int], str
     for entry in members:
         openers.setdefault((entry.cluster_id, entry.version), entry.story_id)
     return openers
+
+
+def entries_since(engine: Engine, since: datetime) -> list[IndexEntry]:
+    """The places of the stories stored at ``since`` or later, in order of arrival."""
+    return _entries(engine, stories.c.fetched_at >= as_utc(since))
 
 
 def _entries(engine: Engine, where: sa.ColumnElement[bool]) -> list[IndexEntry]:
