@@ -76,12 +76,14 @@ class _CallingNote(Note):
     def __init__(self, note: Note, on_accept: OnAccept) -> None:
         super().__init__(note)
         self._on_accept = on_accept
+        self._kept = to_receipts(note)
 
     def add(self, slot: tuple[int | None, tuple[type, str]]) -> None:
-        known = slot in self
         super().add(slot)
-        if not known:
-            self._on_accept(to_receipts(self))
+        receipts = to_receipts(self)
+        if receipts != self._kept:  # not for a key that is not kept (a whole piece's mark)
+            self._kept = receipts
+            self._on_accept(receipts)
 
 
 @contextlib.contextmanager

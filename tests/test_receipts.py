@@ -26,7 +26,7 @@ from monitor.config import load_config
 from monitor.errors import DeliveryError
 from monitor.model import AlertHit, AlertMode, Article, DeliveryState, Story
 from monitor.notify import Message, deliver
-from monitor.receipts import Receipt, from_receipts, to_receipts
+from monitor.receipts import Receipt, accepting, from_receipts, to_receipts
 from monitor.redis_server import RedisHandle
 from tests.support import ROOT, LoopbackServer, Reply, free_port
 from workers import alerts
@@ -309,3 +309,13 @@ def test_a_receipt_naming_a_type_outside_apprise_is_dropped() -> None:
 
 def test_a_key_known_only_by_its_identity_is_not_kept() -> None:
     assert to_receipts({(0, (object, repr(object())))}) == ()
+
+
+def test_a_mark_that_is_not_kept_writes_nothing() -> None:
+    """Apprise marks a whole message piece with a key known by identity: no receipt, so
+    nothing for the outbox row to keep (a single-recipient channel writes no receipts)."""
+    kept: list[tuple[Receipt, ...]] = []
+    with accepting((), kept.append) as note:
+        note.add((0, (object, repr(object()))))
+        note.add((0, (str, "'a@example.org'")))
+    assert kept == [((0, "builtins:str", "'a@example.org'"),)]
