@@ -219,6 +219,40 @@ def channel_url_problem(url: str) -> str | None:
     return None
 
 
+# Apprise's log records, as captured during a send: each after a record separator, its
+# level, a tab, its message (which may span lines: a server's answer).
+LOG_RECORD = "\x1e%(levelname)s\t%(message)s"
+# What Apprise's services log at debug level about a failure: the server's answer, or the
+# exception (an SMTP server's refusal is only there), and how the reason names it.
+_FAILURE_DETAILS = {"Response Details:": "response", "Socket Exception:": "error"}
+_DETAIL_CHARS = 300
+
+
+def failure_reason(log: str) -> str:
+    """Why a send failed, from Apprise's log of it (``LOG_RECORD``s): its last warning, and
+    the server's answer or the error nearest to it, on one line."""
+    records = [record.split("\t", 1) for record in log.split("\x1e") if "\t" in record]
+    warnings = [i for i, (level, _) in enumerate(records) if level in ("WARNING", "ERROR")]
+    if not warnings:
+        return "no reason given"
+    last = warnings[-1]
+    reason = " ".join(records[last][1].split())
+    details = [
+        (abs(i - last), i, label, message.removeprefix(prefix))
+        for i, (level, message) in enumerate(records)
+        if level == "DEBUG"
+        for prefix, label in _FAILURE_DETAILS.items()
+        if message.startswith(prefix)
+    ]
+    if details:
+        _, _, label, detail = min(details)
+        detail = " ".join(detail.split())
+        if detail:
+            cut = "…" if len(detail) > _DETAIL_CHARS else ""
+            reason += f" ({label}: {detail[:_DETAIL_CHARS]}{cut})"
+    return reason
+
+
 def deliver(
     channel: str,
     url: str,
@@ -245,7 +279,7 @@ def deliver(
     sender = apprise.Apprise()
     sender.add(service)
     with (
-        apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured,  # type: ignore[no-untyped-call]
+        apprise.LogCapture(level=logging.DEBUG, fmt=LOG_RECORD) as captured,  # type: ignore[no-untyped-call]
         accepting(receipts, on_accept) as note,
     ):
         try:
@@ -260,9 +294,9 @@ def deliver(
                 channel=channel,
                 receipts=to_receipts(note),
             ) from exc
-        log = captured.getvalue().strip()
+        log = captured.getvalue()
     if not ok:
-        reason = log.splitlines()[-1] if log else "no reason given"
+        reason = failure_reason(log)
         raise DeliveryError(
             f"channel {channel!r}: {reason}", channel=channel, receipts=to_receipts(note)
         )

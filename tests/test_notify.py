@@ -12,7 +12,7 @@ import pytest
 from monitor.demo.mailbox import Mailbox
 from monitor.errors import DeliveryError
 from monitor.model import AlertRule, MatchSpan, Story, StoryCluster, TopicMatch
-from monitor.notify import channel_url_problem, deliver, render_alert
+from monitor.notify import channel_url_problem, deliver, failure_reason, render_alert
 from tests.support import WIRE_TITLE, LoopbackServer, Reply, free_port, seed_wire_story
 
 RULE = AlertRule(id="putin-selenskyj", query="Putin AND Selenskyj", channels=("mail",))
@@ -114,3 +114,35 @@ def test_channel_url_problem_names_unusable_urls() -> None:
 def test_channel_url_problem_passes_on_apprises_reason() -> None:
     problem = channel_url_problem("mailto://127.0.0.1:8025?to=a@b.c&mode=insecure")
     assert problem is not None and "From" in problem
+
+
+def apprise_log(*records: tuple[str, str]) -> str:
+    """Records as ``deliver`` captures them (``LOG_RECORD``)."""
+    return "".join(f"\x1e{level}\t{message}\n" for level, message in records)
+
+
+def test_a_failure_reason_is_apprises_last_warning_and_the_answer_nearest_it() -> None:
+    log = apprise_log(
+        ("DEBUG", "Response Details:\r\nb'first'"),
+        ("WARNING", "Failed to send to A: error=500."),
+        ("DEBUG", "Socket Exception: {'b@x': (550, b'no such user')}"),
+        ("WARNING", 'Sending email to "b@x" failed.'),
+        ("DEBUG", "Response Details:\r\nb'far'"),
+        ("DEBUG", "something else"),
+    )
+    assert failure_reason(log) == (
+        "Sending email to \"b@x\" failed. (error: {'b@x': (550, b'no such user')})"
+    )
+
+
+def test_a_failure_reason_is_one_line_and_cuts_a_long_answer() -> None:
+    log = apprise_log(
+        ("WARNING", "Failed to send\r\nto B."), ("DEBUG", "Response Details:\r\n" + "x" * 500)
+    )
+    assert failure_reason(log) == f"Failed to send to B. (response: {'x' * 300}…)"
+
+
+def test_a_failure_apprise_gave_no_warning_for_says_so() -> None:
+    assert failure_reason(apprise_log(("DEBUG", "Response Details:\r\nb'x'"))) == (
+        "no reason given"
+    )

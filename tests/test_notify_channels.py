@@ -168,14 +168,15 @@ def test_webhook_failing_once_raises_then_delivers_the_same_payload(
     assert missing_content(f"{second['title']}\n{second['message']}", alert[1]) == []
 
 
-def test_webhook_failure_message_is_the_channel_and_apprises_reason(
+def test_webhook_failure_message_is_the_channel_apprises_reason_and_the_answer(
     http_server: LoopbackServer, alert: tuple[Message, ExpectedAlert]
 ) -> None:
     http_server.serve("/hook", Reply(500, b"down"))
     with pytest.raises(DeliveryError) as caught:
         deliver("hook", f"json://127.0.0.1:{http_server.port}/hook", alert[0])
     assert re.fullmatch(
-        r"channel 'hook': Failed to send JSON POST notification: [^\n]*error=500\.",
+        r"channel 'hook': Failed to send JSON POST notification: [^\n]*error=500\."
+        r" \(response: b'down'\)",
         str(caught.value),
     ), str(caught.value)
 

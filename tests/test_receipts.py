@@ -84,6 +84,14 @@ def test_a_refused_recipient_fails_the_send_and_the_others_are_receipted(
     assert {key for _, _, key in caught.value.receipts} == {"'a@example.org'", "'c@example.org'"}
 
 
+def test_a_refusal_names_the_smtp_servers_answer(smtp: tuple[str, RefusingMailServer]) -> None:
+    url, server = smtp
+    server.refuse.add("b@example.org")
+    with pytest.raises(DeliveryError) as caught:
+        deliver("desk", url, MESSAGE)
+    assert "550" in str(caught.value) and "5.1.1 mailbox unavailable" in str(caught.value)
+
+
 def test_the_next_attempt_goes_only_to_the_recipient_that_refused(
     smtp: tuple[str, RefusingMailServer],
 ) -> None:

@@ -113,6 +113,15 @@ def test_slack_retry_goes_only_to_the_channel_that_refused(
     assert slack.accepted == Counter({"#news": 1, "#desk": 1})
 
 
+def test_slack_refusal_names_slacks_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack answers 200 with its error in the body; Apprise's warning says only "200"."""
+    slack = mounted(ChatService("channel", slack_posted, SLACK_NOT_IN_CHANNEL), monkeypatch)
+    slack.refuse.add("#desk")
+    with pytest.raises(DeliveryError) as caught:
+        deliver("slack", SLACK, MESSAGE)
+    assert "not_in_channel" in str(caught.value)
+
+
 @dataclass
 class MatrixRooms:
     """A homeserver for Apprise's calls (login, join, send, logout); rooms whose id is in
