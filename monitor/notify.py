@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 from monitor.errors import DeliveryError
@@ -228,15 +231,16 @@ _FAILURE_DETAILS = {"Response Details:": "response", "Socket Exception:": "error
 _DETAIL_CHARS = 300
 
 
-def failure_reason(log: str) -> str:
+def failure_reason(log: str, secrets: Collection[str] = ()) -> str:
     """Why a send failed, from Apprise's log of it (``LOG_RECORD``s): its last warning, and
-    the server's answer or the error nearest to it, on one line."""
+    the server's answer or the error nearest to it, on one line, with ``secrets`` masked
+    (an error names the URL it requested, which may carry a token)."""
     records = [record.split("\t", 1) for record in log.split("\x1e") if "\t" in record]
     warnings = [i for i, (level, _) in enumerate(records) if level in ("WARNING", "ERROR")]
     if not warnings:
         return "no reason given"
     last = warnings[-1]
-    reason = " ".join(records[last][1].split())
+    reason = _masked(records[last][1], secrets)
     details = [
         (abs(i - last), i, label, message.removeprefix(prefix))
         for i, (level, message) in enumerate(records)
@@ -246,11 +250,28 @@ def failure_reason(log: str) -> str:
     ]
     if details:
         _, _, label, detail = min(details)
-        detail = " ".join(detail.split())
+        detail = _masked(detail, secrets)  # before the cut, which could halve a secret
         if detail:
             cut = "…" if len(detail) > _DETAIL_CHARS else ""
             reason += f" ({label}: {detail[:_DETAIL_CHARS]}{cut})"
     return reason
+
+
+def _masked(text: str, secrets: Collection[str]) -> str:
+    """``text`` on one line, each secret in it replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return " ".join(text.split())
+
+
+def url_secrets(service: Any) -> set[str]:
+    """The parts of a service's URL that Apprise itself masks when it shows the URL privately
+    (passwords, tokens, signatures), as they may appear in a request or an error."""
+    parts = re.compile(r"[/?&=:@,#]")
+    shown = set(parts.split(unquote(service.url(privacy=True))))
+    hidden = {p for p in parts.split(unquote(service.url(privacy=False))) if len(p) >= 4}
+    found = hidden - shown
+    return found | {quote(secret, safe="") for secret in found}
 
 
 def deliver(
@@ -296,7 +317,7 @@ def deliver(
             ) from exc
         log = captured.getvalue()
     if not ok:
-        reason = failure_reason(log)
+        reason = failure_reason(log, url_secrets(service))
         raise DeliveryError(
             f"channel {channel!r}: {reason}", channel=channel, receipts=to_receipts(note)
         )

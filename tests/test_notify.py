@@ -12,7 +12,13 @@ import pytest
 from monitor.demo.mailbox import Mailbox
 from monitor.errors import DeliveryError
 from monitor.model import AlertRule, MatchSpan, Story, StoryCluster, TopicMatch
-from monitor.notify import channel_url_problem, deliver, failure_reason, render_alert
+from monitor.notify import (
+    channel_url_problem,
+    deliver,
+    failure_reason,
+    render_alert,
+    url_secrets,
+)
 from tests.support import WIRE_TITLE, LoopbackServer, Reply, free_port, seed_wire_story
 
 RULE = AlertRule(id="putin-selenskyj", query="Putin AND Selenskyj", channels=("mail",))
@@ -146,3 +152,33 @@ def test_a_failure_apprise_gave_no_warning_for_says_so() -> None:
     assert failure_reason(apprise_log(("DEBUG", "Response Details:\r\nb'x'"))) == (
         "no reason given"
     )
+
+
+def test_a_failure_reason_masks_secrets_even_where_the_answer_is_cut() -> None:
+    token = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    log = apprise_log(
+        ("WARNING", f"Failed to send to /bot{token}."),
+        ("DEBUG", "Socket Exception: " + "x" * 280 + f" url: /bot{token}/sendMessage"),
+    )
+    reason = failure_reason(log, {token})
+    assert "AAHdq" not in reason and reason.startswith("Failed to send to /bot***.")
+
+
+def test_the_secrets_of_a_channel_url_are_what_apprise_masks_in_it() -> None:
+    import apprise
+
+    service = apprise.Apprise.instantiate(
+        "workflows://prod-1.logic.example.com:443/Wkflow1234/sigABCDEF1234567"
+    )
+    secrets = url_secrets(service)
+    assert {"Wkflow1234", "sigABCDEF1234567"} <= secrets
+    assert not secrets & {"prod-1.logic.example.com", "443", "workflows"}
+
+
+def test_a_connection_error_does_not_show_the_url_signature_it_requested() -> None:
+    """Apprise's error names the URL it requested: for Teams workflows, with the signature."""
+    url = f"workflows://127.0.0.1:{free_port()}/Wkflow1234/sigABCDEF1234567"
+    with pytest.raises(DeliveryError) as caught:
+        deliver("teams", url, render_alert(RULE, *wire_story()))
+    assert "triggers/manual/paths/invoke" in str(caught.value)  # the request's URL, masked
+    assert "sigABCDEF1234567" not in str(caught.value) and "Wkflow1234" not in str(caught.value)
