@@ -54,6 +54,10 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         )
     for noisy in ("rq", "rq.worker", "apscheduler", "trafilatura", "htmldate", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Also those whose level is lowered for a while: notify.deliver reads Apprise's debug
+    # records for a failure's reason, and they name request URLs with their tokens.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
 
 
 def get_logger(name: str = "wirewatch") -> Any:

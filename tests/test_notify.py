@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -182,3 +184,26 @@ def test_a_connection_error_does_not_show_the_url_signature_it_requested() -> No
         deliver("teams", url, render_alert(RULE, *wire_story()))
     assert "triggers/manual/paths/invoke" in str(caught.value)  # the request's URL, masked
     assert "sigABCDEF1234567" not in str(caught.value) and "Wkflow1234" not in str(caught.value)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_apprises_debug_records_never_reach_the_log(log_format: str) -> None:
+    """``deliver`` lowers Apprise's level to read its debug records; the process's log still
+    shows only libraries' warnings (those records name URLs with their tokens)."""
+    script = (
+        "from monitor.logs import configure_logging\n"
+        f"configure_logging({log_format!r})\n"
+        "from monitor.errors import DeliveryError\n"
+        "from monitor.notify import Message, deliver\n"
+        "try:\n"
+        f"    deliver('teams', 'workflows://127.0.0.1:{free_port()}/Wkflow1234/sigABCDEF1234567',"
+        " Message('t', 'b', '<p>b</p>'))\n"
+        "except DeliveryError as exc:\n"
+        "    print(exc)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "A Connection error occurred" in ran.stdout  # the send did fail, and said so
+    assert "sigABCDEF1234567" not in ran.stderr + ran.stdout
+    assert "debug" not in ran.stderr.lower() and "Payload" not in ran.stderr
