@@ -56,8 +56,8 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Also those whose level is lowered for a while: notify.deliver reads Apprise's debug
     # records for a failure's reason, and they name request URLs with their tokens.
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.WARNING)
+    for root_handler in logging.getLogger().handlers:
+        root_handler.setLevel(logging.WARNING)
 
 
 def get_logger(name: str = "wirewatch") -> Any:
