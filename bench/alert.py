@@ -284,6 +284,8 @@ def result_record(args: argparse.Namespace, recorded: dict[str, Any]) -> dict[st
         ),
         "stages": stage_report(measured),
         "worker_busy_share": round(busy, 3),
+        # From the first measured article the poller saw to the last alert: bench/throughput.py
+        "first_seen_to_last_alert_s": round(end - start, 3),
         # Where the workers would be busy all the time, if cost per article stayed as it was.
         "estimated_saturation_per_second": round(args.rate / busy, 2) if busy else None,
         "cpu": cpu_record(
