@@ -15,6 +15,7 @@ from rq.registry import StartedJobRegistry
 from monitor.queues import (
     ARTICLE_JOB,
     POLL_JOB,
+    WORKER_QUEUES,
     ClaimedJob,
     QueueName,
     claim_key,
@@ -160,6 +161,24 @@ def test_racing_batches_over_overlapping_items_enqueue_each_item_once(
         t.join()
     assert sorted(enqueued) == sorted(f"article-{name}" for name in names)
     assert sorted(queue(QueueName.ARTICLES, redis_conn).job_ids) == sorted(enqueued)
+
+
+def test_a_worker_on_the_default_queues_polls_before_it_takes_the_article_backlog(
+    redis_conn: redis.Redis,
+) -> None:
+    """A feed that moves faster than an article backlog drains would otherwise drop items
+    before a delayed poll sees them. Alerts ready to go still go first."""
+    for n in range(3):
+        queue(QueueName.ARTICLES, redis_conn).enqueue("time.sleep", 0, job_id=f"article-{n}")
+    queue(QueueName.POLL, redis_conn).enqueue("time.sleep", 0, job_id="poll")
+    queue(QueueName.NOTIFY, redis_conn).enqueue("time.sleep", 0, job_id="notify")
+    worker = SimpleWorker(
+        [queue(name, redis_conn) for name in WORKER_QUEUES], connection=redis_conn
+    )
+    worker.work(burst=True, max_jobs=2)
+    assert queue(QueueName.NOTIFY, redis_conn).count == 0
+    assert queue(QueueName.POLL, redis_conn).count == 0
+    assert queue(QueueName.ARTICLES, redis_conn).count == 3
 
 
 def test_embedded_redis_is_joined_by_a_second_client_on_the_same_data_dir(tmp_path: object) -> None:
