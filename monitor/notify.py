@@ -310,8 +310,9 @@ def deliver(
                 body_format=apprise.NotifyFormat.HTML if html_native else apprise.NotifyFormat.TEXT,
             )
         except Exception as exc:  # stopped mid-send (RQ's job timeout): keep who accepted
+            stopped = _masked(str(exc), url_secrets(service))
             raise DeliveryError(
-                f"channel {channel!r}: the send was stopped ({exc})",
+                f"channel {channel!r}: the send was stopped ({stopped})",
                 channel=channel,
                 receipts=to_receipts(note),
             ) from exc

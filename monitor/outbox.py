@@ -92,6 +92,11 @@ def _receipts(stored: list[list[Any]] | None) -> tuple[Receipt, ...]:
     return tuple((piece, kind, key) for piece, kind, key in stored or [])
 
 
+def _stored(receipts: Iterable[Receipt]) -> list[list[Any]] | None:
+    """Receipts as the row's JSON; none at all as NULL (a digest with none takes late hits)."""
+    return [list(r) for r in receipts] or None
+
+
 def get_delivery(engine: Engine, delivery_id: int) -> Delivery | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
@@ -154,7 +159,7 @@ def _keep_receipts(
         conn.execute(
             table.update()
             .where(table.c.id == row_id, table.c.state != DeliveryState.SENT.value)
-            .values(receipts=[list(r) for r in receipts] or None)
+            .values(receipts=_stored(receipts))
         )
 
 
@@ -172,7 +177,7 @@ def _attempt_values(
         "last_error": error,
     }
     if receipts is not None:
-        values["receipts"] = [list(r) for r in receipts] or None
+        values["receipts"] = _stored(receipts)
     return values
 
 
