@@ -1,6 +1,6 @@
 """Pipeline throughput against extraction alone, on the same pages, in one run.
 
-    python bench/throughput.py [--articles 400] [--feeds 16] [--workers 2] [--json]
+    python bench/throughput.py [--articles 600] [--feeds 32] [--rate 30] [--workers 2] [--json]
 
 The design's bar: the whole pipeline, local server to delivered alert, at least 80% of the
 speed of extraction alone on the same cores. Both halves use the alert benchmark's newsroom
@@ -141,12 +141,12 @@ def _terminated(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="The whole pipeline's throughput against extraction alone, same pages.",
-        epilog="Example: python bench/throughput.py --articles 400 --workers 2 --json",
+        epilog="Example: python bench/throughput.py --articles 600 --workers 2 --json",
     )
-    parser.add_argument("--articles", type=int, default=400, help="measured articles")
-    parser.add_argument("--feeds", type=int, default=16, help="outlets, one feed each")
+    parser.add_argument("--articles", type=int, default=600, help="measured articles")
+    parser.add_argument("--feeds", type=int, default=32, help="outlets, one feed each")
     parser.add_argument("--workers", type=int, default=2, help="worker processes, both halves")
-    parser.add_argument("--rate", type=float, default=20.0, help="articles published per second")
+    parser.add_argument("--rate", type=float, default=30.0, help="articles published per second")
     parser.add_argument("--interval", type=int, default=10, help="feed poll interval, s (≥ 10)")
     parser.add_argument(
         "--grace", type=float, default=600.0, help="seconds after the last article to wait"
