@@ -113,6 +113,22 @@ def test_slack_retry_goes_only_to_the_channel_that_refused(
     assert slack.accepted == Counter({"#news": 1, "#desk": 1})
 
 
+SLACK_WEBHOOK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#news/#desk"
+SLACK_WEBHOOK_REFUSED = Reply(404, b"channel_not_found")
+
+
+def test_slack_webhook_retry_goes_only_to_the_channel_that_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's form: an incoming webhook posting to several channels, one post each."""
+    slack = mounted(
+        ChatService("channel", lambda _channel: Reply(200, b"ok"), SLACK_WEBHOOK_REFUSED),
+        monkeypatch,
+    )
+    refuse_then_retry("slack", SLACK_WEBHOOK, slack.refuse, "#desk")
+    assert slack.accepted == Counter({"#news": 1, "#desk": 1})
+
+
 def test_slack_refusal_names_slacks_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Slack answers 200 with its error in the body; Apprise's warning says only "200"."""
     slack = mounted(ChatService("channel", slack_posted, SLACK_NOT_IN_CHANNEL), monkeypatch)
