@@ -300,7 +300,10 @@ def update_digest(
     """Record a digest's attempt, and the recipients that accepted it so far (None: as they
     were); its hits take the same state, and no other state ever overwrites ``sent``. A
     ``sent`` one marks only ``sent_hits`` (those the message carried) and lets any other hit
-    go, to wait for the next period's digest. Whether the digest changed."""
+    go, to wait for the next period's digest; so does a failed one that reached some
+    recipients (``receipts``): its retry skips them, so it must carry the same hits, and a
+    hit that joined after the message was made would never reach them. Whether the digest
+    changed."""
     values = _attempt_values(state, attempts, sent_at, error, receipts)
     digest_where = [digests.c.id == digest_id]
     hits_where = [deliveries.c.digest_id == digest_id]
@@ -316,14 +319,15 @@ def update_digest(
             .where(*hits_where)
             .values(state=state.value, sent_at=values["sent_at"], last_error=error)
         )
-        if state is DeliveryState.SENT:
+        if state is DeliveryState.SENT or (receipts and result.rowcount):
             conn.execute(
                 deliveries.update()
                 .where(
                     deliveries.c.digest_id == digest_id,
                     deliveries.c.state != DeliveryState.SENT.value,
+                    deliveries.c.id.notin_(list(sent_hits)),
                 )
-                .values(digest_id=None)
+                .values(digest_id=None, state=DeliveryState.PENDING.value, last_error=None)
             )
     return result.rowcount > 0
 

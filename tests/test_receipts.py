@@ -262,6 +262,33 @@ def test_a_digest_some_recipients_have_takes_no_late_hit(
     )
 
 
+def test_a_hit_that_joined_while_the_digest_was_sent_waits_for_the_next_one(
+    runtime: Runtime, smtp: tuple[str, RefusingMailServer]
+) -> None:
+    """It joined after the message was made (a racing re-run of the period's job), the first
+    recipient accepted that message, another refused: the retry carries what the message
+    carried, and the late hit goes out with the next period's digest."""
+    server, schedule = smtp[1], "daily@08:00 Europe/Berlin"
+    carried = recorded_hit(runtime.engine, 1)
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    late: list[int] = []
+
+    def racing_rerun() -> None:
+        late.append(recorded_hit(runtime.engine, 2, recorded=end - timedelta(seconds=2)))
+        outbox.open_digest(runtime.engine, "desk", schedule, ["summit"], end, NOW)
+
+    server.on_rcpt["a@example.org"] = racing_rerun
+    server.refuse.add("c@example.org")
+    assert alerts.send_digest("desk", schedule, end.isoformat()) == "failed"
+    waiting = outbox.get_delivery(runtime.engine, late[0])
+    assert waiting is not None and (waiting.state, waiting.digest_id) == (
+        DeliveryState.PENDING,
+        None,
+    )
+    kept = outbox.get_delivery(runtime.engine, carried)
+    assert kept is not None and kept.digest_id is not None
+
+
 @pytest.mark.parametrize("reached", [True, False], ids=["some-reached", "none-reached"])
 def test_a_failed_digest_takes_late_hits_only_while_it_reached_no_one(
     any_store: Engine, reached: bool

@@ -309,6 +309,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
             return "done"
         attempts = digest.attempts + 1
         url = rt.config.channels.get(channel)
+        hits: list[int] = []
         try:
             hits, entries = _digest_entries(rt, digest, rules)
             if url is None or not entries:
@@ -322,7 +323,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
             keep = partial(outbox.keep_digest_receipts, rt.engine, digest.id)
             receipts = _deliver_within(rt, channel, url, message, digest.receipts, keep)
         except DeliveryError as exc:
-            return _digest_failed(rt, replace(digest, attempts=attempts), exc)
+            return _digest_failed(rt, replace(digest, attempts=attempts), exc, hits)
         outbox.update_digest(
             rt.engine,
             digest.id,
@@ -357,7 +358,9 @@ def _digest_entries(
     return [hit.id for hit in hits], entries
 
 
-def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
+def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError, carried: list[int]) -> str:
+    """Record the failed attempt (``carried``: the hits its message carried); schedule the
+    next one, or give up after the configured limit."""
     settings = rt.config.settings.notify
     dead = digest.attempts >= settings.max_attempts
     state = DeliveryState.DEAD if dead else DeliveryState.FAILED
@@ -367,6 +370,7 @@ def _digest_failed(rt: Runtime, digest: Digest, exc: DeliveryError) -> str:
         state=state,
         attempts=digest.attempts,
         error=str(exc),
+        sent_hits=carried,
         receipts=exc.receipts,
     ):
         log.warning("digest.failed_after_sent", digest=digest.id, error=str(exc))
