@@ -300,6 +300,22 @@ def result_record(args: argparse.Namespace, recorded: dict[str, Any]) -> dict[st
     }
 
 
+def run(args: argparse.Namespace, *, keep: bool = False) -> dict[str, Any]:
+    """One measured run in a temporary directory (left in place with ``keep``): its result.
+    Raises ``FleetError`` when a process of the run did not start or died."""
+    tmp = Path(tempfile.mkdtemp(prefix="wirewatch-bench-alert-"))
+    (tmp / "logs").mkdir()
+    fleet = Fleet(tmp / "logs", ROOT)
+    try:
+        return result_record(args, measure(args, tmp, fleet))
+    finally:
+        fleet.stop()
+        if keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _terminated(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -336,20 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--feeds must be 1-200 and --interval at least 10 (the config's minimum)")
     configure_logging("text", "WARNING")  # stdout is for the result
     signal.signal(signal.SIGTERM, _terminated)  # clean up (processes, Redis, temp dir) on kill
-    tmp = Path(tempfile.mkdtemp(prefix="wirewatch-bench-alert-"))
-    (tmp / "logs").mkdir()
-    fleet = Fleet(tmp / "logs", ROOT)
     try:
-        result = result_record(args, measure(args, tmp, fleet))
+        result = run(args, keep=args.keep)
     except FleetError as exc:
         print(f"alert benchmark failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        fleet.stop()
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result) if args.json else render(result))
     clean = not (result["missing"] or result["duplicates"] or result["unidentified"])
     return 0 if clean else 1

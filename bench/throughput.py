@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
     sys.path.insert(0, str(ROOT))
 
 from bench import alert  # noqa: E402
-from bench.alert_fleet import Fleet, FleetError  # noqa: E402
+from bench.alert_fleet import FleetError  # noqa: E402
 from bench.newsroom_server import ITEMS_IN_FEED, Newsroom  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
 from monitor.model import FeedItem  # noqa: E402
@@ -96,14 +94,7 @@ def pipeline(args: argparse.Namespace) -> dict[str, Any]:
         grace=args.grace,
         settle=5.0,
     )
-    tmp = Path(tempfile.mkdtemp(prefix="wirewatch-bench-throughput-"))
-    (tmp / "logs").mkdir()
-    fleet = Fleet(tmp / "logs", ROOT)
-    try:
-        result = alert.result_record(run_args, alert.measure(run_args, tmp, fleet))
-    finally:
-        fleet.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    result = alert.run(run_args)
     seconds = result["first_seen_to_last_alert_s"]
     return {
         "articles": result["load"]["articles"],

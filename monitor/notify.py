@@ -229,6 +229,8 @@ LOG_RECORD = "\x1e%(levelname)s\t%(message)s"
 # exception (an SMTP server's refusal is only there), and how the reason names it.
 _FAILURE_DETAILS = {"Response Details:": "response", "Socket Exception:": "error"}
 _DETAIL_CHARS = 300
+# What separates the parts of a channel URL (scheme, user, password, host, path, query).
+_URL_PARTS = re.compile(r"[/?&=:@,#]")
 
 
 def failure_reason(log: str, secrets: Collection[str] = ()) -> str:
@@ -267,9 +269,8 @@ def _masked(text: str, secrets: Collection[str]) -> str:
 def url_secrets(service: Any) -> set[str]:
     """The parts of a service's URL that Apprise itself masks when it shows the URL privately
     (passwords, tokens, signatures), as they may appear in a request or an error."""
-    parts = re.compile(r"[/?&=:@,#]")
-    shown = set(parts.split(unquote(service.url(privacy=True))))
-    hidden = {p for p in parts.split(unquote(service.url(privacy=False))) if len(p) >= 4}
+    shown = set(_URL_PARTS.split(unquote(service.url(privacy=True))))
+    hidden = {p for p in _URL_PARTS.split(unquote(service.url(privacy=False))) if len(p) >= 4}
     found = hidden - shown
     return found | {quote(secret, safe="") for secret in found}
 

@@ -8,6 +8,7 @@ schedulers or two pollers racing on the same claim produce exactly one job.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import time
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import redis
+from redis.exceptions import LockError
+from redis.lock import Lock
 from rq import Queue, Retry
 from rq.job import Job
 from rq.scheduler import RQScheduler
@@ -55,6 +58,13 @@ POPPED_KEY = f"{KEY_PREFIX}popped-jobs"
 POPPED_TTL = 3600
 # How often the scheduler re-enqueues alerts recorded but not yet sent (a job lost to a crash).
 UNDELIVERED_SWEEP_SECONDS = 600
+
+
+def release_lock(lock: Lock) -> None:
+    """Release a lock this process took; one held past its timeout is free already (or
+    someone else's now): nothing to release."""
+    with contextlib.suppress(LockError):
+        lock.release()
 
 
 def queue(name: QueueName, connection: redis.Redis) -> Queue:

@@ -12,13 +12,11 @@ hits over it are recorded as digest rows, so they arrive folded into the next di
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from redis.exceptions import LockError
 from redis.lock import Lock
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
@@ -40,6 +38,7 @@ from monitor.queues import (
     enqueue_delivery_job,
     enqueue_in,
     notify_job_id,
+    release_lock,
 )
 from monitor.receipts import OnAccept, Receipt
 from monitor.rules import match_query, prepare_target, story_target
@@ -227,12 +226,7 @@ def send_notification(delivery_id: int) -> str:
         )
         return "sent"
     finally:
-        _release(lock)
-
-
-def _release(lock: Lock) -> None:
-    with contextlib.suppress(LockError):  # held past its timeout: someone may hold it now
-        lock.release()
+        release_lock(lock)
 
 
 def _retry_later(rt: Runtime, func: str, args: tuple[object, ...], stem: str, after: int) -> None:
@@ -336,7 +330,7 @@ def send_digest(channel: str, schedule: str, period_end: str) -> str:
         log.info("digest.delivered", digest=digest.id, channel=channel, hits=len(entries))
         return "sent"
     finally:
-        _release(lock)
+        release_lock(lock)
 
 
 def _digest_entries(

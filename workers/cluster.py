@@ -34,11 +34,10 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from datasketch import MinHash, MinHashLSH
-from redis.exceptions import LockError
 from redis.lock import Lock
 
 from monitor.config import ClusterSettings
-from monitor.queues import KEY_PREFIX
+from monitor.queues import KEY_PREFIX, release_lock
 from workers.cluster_locks import LOCK_SECONDS, AllOrNone, band_lock_keys
 from workers.cluster_match import (
     MIN_SHINGLES,
@@ -368,8 +367,7 @@ class ClusterIndex:
         try:
             self._prune_locked([s.decode() for s in stories], [c.decode() for c in heads], cutoff)
         finally:
-            with contextlib.suppress(LockError):  # held past its TTL: already free
-                lock.release()
+            release_lock(lock)
 
     def _prune_locked(self, expired: list[str], heads: list[str], cutoff: float) -> None:
         # read before the lock: another pruner may have taken some already, and every step

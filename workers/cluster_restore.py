@@ -11,19 +11,17 @@ assigned, and the clusters' current versions. The others wait for it.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
-from redis.exceptions import LockError
 from redis.lock import Lock
 from sqlalchemy.engine import Engine
 
 from monitor.logs import get_logger
-from monitor.queues import KEY_PREFIX
+from monitor.queues import KEY_PREFIX, release_lock
 from monitor.store import as_utc, stories
 from workers.cluster import ClusterAssignment, ClusterIndex
 from workers.cluster_locks import LOCK_SECONDS, ClusterIndexBusy
@@ -68,8 +66,7 @@ def ensure_index(index: ClusterIndex, engine: Engine, now: datetime) -> int | No
         restored = restore_index(index, engine, now, lock=lock)
         connection.set(IN_STEP_KEY, run_id)
     finally:
-        with contextlib.suppress(LockError):  # held past its TTL: already free
-            lock.release()
+        release_lock(lock)
     event = log.warning if restored else log.info
     event("cluster.index_restored", restored=restored, redis_run_id=run_id)
     return restored
