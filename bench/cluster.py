@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as folder:
         handle = connect_redis("", Path(folder))
         try:
-            index = ClusterIndex(handle.client, handle.url, settings)
+            index = ClusterIndex(handle.client, settings)
             empty = redis_memory(index)
             found, seconds = assign_all(index, items, START, step)
             filled = redis_memory(index)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -28,6 +29,9 @@ from monitor.queues import QueueName, enqueue_due_retries, queue, recover_jobs
 from monitor.redis_server import RedisHandle, connect_redis
 from monitor.scheduler import FeedScheduler, poll_all_now
 from monitor.store import database_url, open_store
+
+if TYPE_CHECKING:
+    from workers.runtime import Runtime
 
 log = get_logger("wirewatch.run")
 SHUTDOWN_GRACE_SECONDS = 60
@@ -215,22 +219,30 @@ def _stop_all(scheduler: FeedScheduler, processes: Sequence[subprocess.Popen[byt
         _stop(processes)
 
 
+def prepare_worker(config: Config, data_dir: Path, redis_url: str) -> Runtime:
+    """A worker process's runtime, with everything its jobs would otherwise load for
+    themselves loaded now: RQ forks a process per job, and each inherits what is loaded
+    here for free, instead of loading it again."""
+    import workers.alerts
+    import workers.jobs  # noqa: F401
+    from workers.client import load_async_runtime, tls_context
+    from workers.extract import detect_language
+    from workers.runtime import configure
+
+    runtime = configure(config, data_dir, redis_url)
+    detect_language("warm up")  # the language model
+    tls_context()  # the CA bundle
+    load_async_runtime()  # the HTTP client's event loop backend
+    return runtime
+
+
 def run_worker(
     config: Config, data_dir: Path, redis_url: str, queues: Sequence[QueueName], *, burst: bool
 ) -> None:
     """One RQ worker process: builds the job runtime, then works the queues."""
     from rq import Worker
 
-    import workers.alerts
-    import workers.jobs  # noqa: F401  (imported here once, not in every forked job)
-    from workers.client import tls_context
-    from workers.extract import detect_language
-    from workers.runtime import configure
-
-    runtime = configure(config, data_dir, redis_url)
-    # RQ forks a process per job: whatever is loaded now, each job inherits for free.
-    detect_language("warm up")  # the language model
-    tls_context()  # the CA bundle
+    runtime = prepare_worker(config, data_dir, redis_url)
     worker = Worker(
         [queue(name, runtime.connection) for name in queues], connection=runtime.connection
     )

@@ -28,7 +28,7 @@ from workers.cluster import ClusterIndex
 def test_no_two_newsroom_articles_join_one_cluster(
     redis_server: RedisHandle, redis_conn: redis.Redis
 ) -> None:
-    clusters = ClusterIndex(redis_conn, redis_server.url, ClusterSettings())
+    clusters = ClusterIndex(redis_conn, ClusterSettings())
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assigned = {clusters.assign(f"s{n}", *_title_and_text(n), now).cluster_id for n in range(30)}
     assert len(assigned) == 30

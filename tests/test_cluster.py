@@ -15,7 +15,7 @@ from monitor.model import FeedItem
 from monitor.redis_server import RedisHandle
 from tests.support import CORPUS, DEMO_SITE, requires_corpus, seed_story
 from tests.test_cluster_match import BACKGROUND, CHARKIW_REPORT, KIEW_REPORT, wire_update
-from workers.cluster import PRUNE_BATCH, ClusterAssignment, ClusterIndex, redis_params
+from workers.cluster import PRUNE_BATCH, ClusterAssignment, ClusterIndex
 from workers.extract import extract_article
 
 SETTINGS = ClusterSettings()
@@ -29,7 +29,7 @@ DEMO_WIRE_PAGES = (
 
 
 def index(handle: RedisHandle) -> ClusterIndex:
-    return ClusterIndex(handle.client, handle.url, SETTINGS)
+    return ClusterIndex(handle.client, SETTINGS)
 
 
 def index_keys(connection: redis.Redis) -> set[bytes]:
@@ -38,9 +38,15 @@ def index_keys(connection: redis.Redis) -> set[bytes]:
     return {key for key in keys if not key.startswith(b"wirewatch:lock:")}
 
 
-def test_redis_params_understand_unix_sockets_and_tcp() -> None:
-    assert redis_params("unix:///tmp/r.sock?db=2") == {"unix_socket_path": "/tmp/r.sock", "db": 2}
-    assert redis_params("redis://:s3cret@queue:6380/1")["password"] == "s3cret"
+def test_the_index_uses_its_own_connection_not_one_per_lsh_band(
+    redis_server: RedisHandle, redis_conn: redis.Redis
+) -> None:
+    title, body = seed_story()
+    own = redis.Redis.from_url(redis_server.url)
+    clients_before = len(redis_conn.client_list())
+    ClusterIndex(own, SETTINGS).assign("rundblick", title, body, NOW)
+    assert len(redis_conn.client_list()) - clients_before == 1
+    own.close()
 
 
 def test_copies_of_the_wire_join_the_first_cluster(
@@ -105,7 +111,7 @@ def test_racing_workers_agree_on_one_cluster(
 
     def worker(story_id: str) -> None:
         own = redis.Redis.from_url(redis_server.url)
-        clusters = ClusterIndex(own, redis_server.url, SETTINGS)
+        clusters = ClusterIndex(own, SETTINGS)
         barrier.wait()
         found.append(clusters.assign(story_id, title, body, NOW).cluster_id)
 

@@ -29,7 +29,7 @@ UNRELATED = (
 
 
 def index(handle: RedisHandle) -> ClusterIndex:
-    return ClusterIndex(redis.Redis.from_url(handle.url), handle.url, SETTINGS)
+    return ClusterIndex(redis.Redis.from_url(handle.url), SETTINGS)
 
 
 def body_keys(clusters: ClusterIndex, title: str, text: str) -> set[str]:

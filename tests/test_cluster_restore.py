@@ -121,9 +121,8 @@ def test_a_copy_after_redis_was_emptied_joins_its_stored_cluster(
 @pytest.fixture
 def index(crashable: CrashableRedis) -> Iterator[ClusterIndex]:
     connection = redis.Redis.from_url(crashable.url)
-    found = ClusterIndex(connection, crashable.url, ClusterSettings())
+    found = ClusterIndex(connection, ClusterSettings())
     yield found
-    found.close()
     connection.close()
 
 
@@ -162,10 +161,10 @@ def test_a_restart_that_lost_nothing_restores_nothing(
     ensure_index(index, engine, NOW)
     crashable.server.save()
     crashable.crash()
-    restarted = ClusterIndex(redis.Redis.from_url(crashable.url), crashable.url, ClusterSettings())
+    restarted = ClusterIndex(redis.Redis.from_url(crashable.url), ClusterSettings())
     assert restarted.connection.get(IN_STEP_KEY) is not None  # from the snapshot: another run
     assert ensure_index(restarted, engine, NOW) == 0
-    restarted.close()
+    restarted.connection.close()
 
 
 def test_stories_older_than_the_window_are_not_restored(

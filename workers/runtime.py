@@ -41,7 +41,6 @@ class Runtime:
 
     def close(self) -> None:
         """Close this process's connections: Redis (the cluster index's too) and the store."""
-        self.clusters.close()
         self.connection.connection_pool.disconnect()
         self.engine.dispose()
 
@@ -63,7 +62,7 @@ def configure(config: Config, data_dir: Path, redis_url: str) -> Runtime:
         engine=engine,
         classifier=compile_taxonomy(config.taxonomy),
         queries={rule.id: parse_query(rule.query) for rule in config.rules},
-        clusters=ClusterIndex(connection, redis_url, config.settings.cluster),
+        clusters=ClusterIndex(connection, config.settings.cluster),
     )
     return _current
 
