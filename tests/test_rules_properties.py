@@ -4,11 +4,13 @@ never raises and its spans slice the original, folding is idempotent."""
 from __future__ import annotations
 
 import sys
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import RuleError
+from monitor.query import tokenize
 from monitor.rules import (
     MatchTarget,
     Query,
@@ -107,6 +109,28 @@ def test_fold_is_idempotent(text: str) -> None:
 
 def test_fold_is_idempotent_on_every_code_point() -> None:
     bad = [c for c in map(chr, range(sys.maxunicode + 1)) if fold(fold(c)) != fold(c)]
+    assert bad == []
+
+
+def test_fold_leaves_no_nonspacing_mark_on_every_code_point() -> None:
+    bad = [
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if any(unicodedata.category(x) == "Mn" for x in fold(c))
+    ]
+    assert bad == []
+
+
+def test_a_word_runs_through_letters_digits_and_combining_marks_on_every_code_point() -> None:
+    def in_word(c: str) -> bool:
+        return c.isalnum() or unicodedata.category(c).startswith("M")
+
+    bad = [
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if [(start, end) for _, start, end in tokenize(f"a{c}b")]
+        != ([(0, 3)] if in_word(c) else [(0, 1), (2, 3)])
+    ]
     assert bad == []
 
 
