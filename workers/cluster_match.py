@@ -178,4 +178,4 @@ def pack(hashes: tuple[int, ...] | frozenset[int]) -> bytes:
 
 
 def unpack(data: bytes) -> tuple[int, ...]:
-    return tuple(int(h) for h in np.frombuffer(data, dtype="<u4"))
+    return tuple(np.frombuffer(data, dtype="<u4").tolist())
