@@ -42,10 +42,13 @@ def test_the_index_uses_its_own_connection_not_one_per_lsh_band(
     redis_server: RedisHandle, redis_conn: redis.Redis
 ) -> None:
     title, body = seed_story()
-    own = redis.Redis.from_url(redis_server.url)
-    clients_before = len(redis_conn.client_list())
+    own = redis.Redis.from_url(redis_server.url, db=7)  # a database no other client uses
+
+    def clients_on_its_database() -> int:
+        return sum(1 for client in redis_conn.client_list() if client["db"] == "7")
+
     ClusterIndex(own, SETTINGS).assign("rundblick", title, body, NOW)
-    assert len(redis_conn.client_list()) - clients_before == 1
+    assert clients_on_its_database() == 1
     own.close()
 
 
