@@ -110,7 +110,7 @@ class ClusterIndex:
         self.connection.unlink(*_RETIRED_KEYS)  # UNLINK frees a large one off the main thread
         self._locks = AllOrNone(self.connection)
         # datasketch builds a Redis client per band from these arguments; on one pool they
-        # share this index's connections instead of opening one each (37 per work horse).
+        # share this index's connections instead of opening one each (39 per work horse).
         storage = {"type": "redis", "redis": {"connection_pool": self.connection.connection_pool}}
         self._bodies = MinHashLSH(
             threshold=self.settings.threshold,
