@@ -4,7 +4,6 @@ inherits it instead of loading it again (an import in every job costs every arti
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,9 @@ from pathlib import Path
 from monitor.demo.mailbox import Mailbox
 from monitor.model import stable_id
 from monitor.redis_server import RedisHandle
-from tests.support import ROOT, LoopbackServer, Reply, seed_story
+from tests.support import DEMO_SITE, ROOT, LoopbackServer, Reply, loopback_fetch_config
+
+WIRE_PAGE = "rundblick/politik/us-russland-gipfel-trump-putin-alaska-100.html"
 
 # In a fresh process: a prepared worker runs an article job (a page on loopback) and the
 # notify job it queues (mail to a real SMTP server); prints the modules the jobs imported.
@@ -46,17 +47,14 @@ def test_an_article_job_and_its_alert_import_nothing_the_worker_did_not_load(
     mailbox: Mailbox,
     smtp_port: int,
 ) -> None:
-    title, body = seed_story()
-    page = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-    page += "".join(f"<p>{paragraph}</p>" for paragraph in body.split("\n\n")) + "</article>"
+    # The seed wire as the demo's first outlet runs it: navigation and teasers included.
+    page = (DEMO_SITE / WIRE_PAGE).read_text(encoding="utf-8")
     http_server.routes["/wire.html"] = lambda _: Reply(
-        200, f"{page}</body></html>".encode(), {"Content-Type": "text/html; charset=utf-8"}
+        200,
+        page.replace("{{BASE_URL}}", http_server.base_url).encode(),
+        {"Content-Type": "text/html; charset=utf-8"},
     )
-    config = tmp_path / "config"
-    shutil.copytree(ROOT / "config", config)
-    (config / "wirewatch.yaml").write_text(
-        f"demo: {{enabled: false}}\nfetch: {{allow: ['127.0.0.1:{http_server.port}']}}\n"
-    )
+    config = loopback_fetch_config(tmp_path, http_server.port).directory
     (config / "channels.yaml").write_text(
         "channels:\n  desk:\n    url: mailto://127.0.0.1:"
         f"{smtp_port}?from=ww@localhost&to=desk@localhost&mode=insecure\n"
