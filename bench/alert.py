@@ -57,7 +57,7 @@ import redis  # noqa: E402
 from rq.job import Job  # noqa: E402
 from rq.registry import FailedJobRegistry, FinishedJobRegistry  # noqa: E402
 
-from bench.alert_fleet import CpuSample, Fleet, FleetError  # noqa: E402
+from bench.alert_fleet import CpuSample, Fleet, FleetError, process_memory_mb  # noqa: E402
 from bench.alert_report import (  # noqa: E402
     JobTimes,
     busy_share,
@@ -108,6 +108,7 @@ def write_config(
         "redis_url": redis_url,
         "database_url": "",
         "workers": args.workers,
+        "job_mode": args.job_mode,
         "demo": {"enabled": False},
         # The SSRF guard refuses loopback: admit each outlet's exact host:port, nothing else.
         "fetch": {"allow": [url.removeprefix("http://") for url in outlets]},
@@ -226,6 +227,7 @@ def measure(args: argparse.Namespace, tmp: Path, fleet: Fleet) -> dict[str, Any]
         before = CpuSample.take(pids)
         stats = run_measured(args, site, fleet)
         after = CpuSample.take(pids)
+        memory = {name: process_memory_mb(pid) for name, pid in fleet.pids().items()}
         fleet.stop()  # every job done and recorded before the registries are read
         jobs = {name: finished_jobs(handle.client, name) for name in QueueName}
         return {
@@ -235,6 +237,7 @@ def measure(args: argparse.Namespace, tmp: Path, fleet: Fleet) -> dict[str, Any]
             "stories": cli_json(cli, "stories", "--json", "--all-copies"),
             "deliveries": cli_json(cli, "alerts", "--json"),
             "cpu": (before, after),
+            "worker_memory_mb": {n: m for n, m in memory.items() if n.startswith("worker-")},
         }
     finally:
         fleet.stop()
@@ -277,6 +280,7 @@ def result_record(args: argparse.Namespace, recorded: dict[str, Any]) -> dict[st
             "feeds": args.feeds,
             "poll_interval_s": args.interval,
             "workers": args.workers,
+            "job_mode": args.job_mode,
             "cpus": cpus,
         },
         "publish_to_alert": summary_ms(
@@ -296,6 +300,8 @@ def result_record(args: argparse.Namespace, recorded: dict[str, Any]) -> dict[st
             len(latencies),
             cpus,
         ),
+        # At the end of the run (a forking worker's own, without its work horses).
+        "worker_memory_mb": recorded["worker_memory_mb"],
         "python": platform.python_version(),
     }
 
@@ -342,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=5.0,
         help="seconds to wait for duplicates once every alert arrived",
+    )
+    parser.add_argument(
+        "--job-mode",
+        choices=["fork", "in-process"],
+        default="fork",
+        help="the workers' job_mode setting",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")

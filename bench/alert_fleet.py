@@ -95,6 +95,21 @@ def process_cpu(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / _TICK  # utime, stime, cutime, cstime
 
 
+def process_memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory now and at its peak (VmRSS, VmHWM), in MB; empty when it
+    is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    kib = dict(line.split(":", 1) for line in status.splitlines() if line.startswith("Vm"))
+    return {
+        name: round(int(kib[field].split()[0]) / 1024, 1)
+        for name, field in (("rss", "VmRSS"), ("peak", "VmHWM"))
+        if field in kib
+    }
+
+
 def machine_busy_cpu() -> float:
     """Busy CPU seconds of the whole machine since boot, summed over CPUs."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]

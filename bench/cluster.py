@@ -143,8 +143,7 @@ def related_outcome(items: list[Item], found: dict[str, ClusterAssignment]) -> d
     joined_text = sum(
         1
         for i in related
-        if found[i.story_id].cluster_id
-        == cluster_of_original[i.group.removeprefix(f"{RELATED}:")]
+        if found[i.story_id].cluster_id == cluster_of_original[i.group.removeprefix(f"{RELATED}:")]
     )
     alone = sum(1 for i in related if members[found[i.story_id].cluster_id] == 1)
     return {

@@ -93,6 +93,7 @@ def pipeline(args: argparse.Namespace) -> dict[str, Any]:
         interval=args.interval,
         grace=args.grace,
         settle=5.0,
+        job_mode=args.job_mode,
     )
     result = alert.run(run_args)
     seconds = result["first_seen_to_last_alert_s"]
@@ -103,11 +104,13 @@ def pipeline(args: argparse.Namespace) -> dict[str, Any]:
         "duplicates": result["duplicates"],
         "failed_jobs": result["failed_jobs"],
         "workers": args.workers,
+        "job_mode": args.job_mode,
         "seconds": seconds,
         "articles_per_second": round(result["alerts"] / seconds, 2) if seconds else None,
         "worker_busy_share": result["worker_busy_share"],
         "cpu": result["cpu"],
         "stages": result["stages"],
+        "worker_memory_mb": result["worker_memory_mb"],
     }
 
 
@@ -121,6 +124,8 @@ def render(result: dict[str, Any]) -> str:
         f"{run['articles_per_second']:.2f} articles/s, workers busy "
         f"{run['worker_busy_share']:.0%}",
         f"pipeline / extraction alone: {result['ratio']:.3f} (bar: at least 0.80)",
+        f"workers ({run['job_mode']}) at the end, resident MB (peak): "
+        + ", ".join(f"{m.get('rss')} ({m.get('peak')})" for m in run["worker_memory_mb"].values()),
     ]
     return "\n".join(lines)
 
@@ -141,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=int, default=10, help="feed poll interval, s (≥ 10)")
     parser.add_argument(
         "--grace", type=float, default=600.0, help="seconds after the last article to wait"
+    )
+    parser.add_argument(
+        "--job-mode",
+        choices=["fork", "in-process"],
+        default="fork",
+        help="the pipeline workers' job_mode setting",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)

