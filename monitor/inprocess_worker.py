@@ -6,9 +6,10 @@ RQ's forking worker starts a fresh process for each job and renews the job's hea
 renewing, and recovery retries the job about 90 s later. RQ's SimpleWorker runs the job in
 its own process and sets the heartbeat once, for the job's whole timeout + 60 s: a killed
 worker's article job would wait 240 s. Here a thread renews it at the forking worker's pace
-while the job runs, and stops once the job has outlasted its timeout by a minute (stuck where
-the timeout's signal cannot reach it), so that recovery treats it as a dead worker's job, as
-the forking worker would after killing its work horse.
+while the job runs. Once the job has outlasted its timeout by a minute (stuck where the
+timeout's signal cannot reach it), the thread stops: RQ's heartbeat TTL never reaches past
+that point, so the job's entry lapses and recovery treats it as a dead worker's job, as the
+forking worker's would be after it killed its work horse.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class JobHeartbeat:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         with self._writing:
@@ -91,6 +96,11 @@ class InProcessWorker(SimpleWorker):
         # back in the started registry, and recovery would later retry a finished job.
         self._stop_heartbeat()
         super().handle_execution_ended(job, queue, heartbeat_ttl)
+
+    @property
+    def heartbeat_running(self) -> bool:
+        """Whether a job's heartbeat is being renewed now."""
+        return self._heartbeat is not None and self._heartbeat.running
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         return BaseWorker.get_heartbeat_ttl(self, job)  # not SimpleWorker's: the whole timeout
