@@ -26,7 +26,7 @@ from monitor.config import load_config
 from monitor.delivery_schedule import requeue_undelivered
 from monitor.demo.mailbox import Mailbox
 from monitor.model import AlertHit, Article, DeliveryState, Story
-from monitor.queues import QueueName
+from monitor.queues import QueueName, enqueue_due_retries
 from monitor.redis_server import RedisHandle
 from monitor.runner import worker_command
 from tests.support import ROOT, wait_until
@@ -36,13 +36,19 @@ from workers.runtime import Runtime, configure
 NOW = datetime(2025, 8, 15, 20, 10, tzinfo=UTC)
 
 
-@pytest.fixture
+@pytest.fixture(params=["fork", "in-process"])
 def setup(
-    tmp_path: Path, smtp_port: int, redis_server: RedisHandle, redis_conn: redis.Redis
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    smtp_port: int,
+    redis_server: RedisHandle,
+    redis_conn: redis.Redis,
 ) -> Runtime:
+    """The workers run their jobs in a fork, or in their own process (``job_mode``)."""
     directory = tmp_path / "config"
     shutil.copytree(ROOT / "config", directory)
     (directory / "wirewatch.yaml").write_text(
+        f"job_mode: {request.param}\n"
         "demo: {enabled: false}\n"
         "notify: {max_attempts: 20, retry_base_seconds: 1, send_timeout: 5}\n"
     )
@@ -85,6 +91,11 @@ def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
 
 def all_sent(engine: Engine) -> bool:
     return all(d.state is DeliveryState.SENT for d in outbox.list_deliveries(engine))
+
+
+def sent_after_due_retries(rt: Runtime) -> bool:
+    enqueue_due_retries(rt.connection)  # what the leading scheduler does every 15 s
+    return all_sent(rt.engine)
 
 
 def test_smtp_down_for_a_while_then_up_delivers_every_alert_once(
@@ -173,7 +184,12 @@ def test_worker_killed_mid_send_delivers_once_after_restart(
     )  # what a restart does
     restarted = start_worker(setup, tmp_path / "data")
     try:
-        wait_until(lambda: all_sent(setup.engine), 90, "the alert sent after the restart")
+        # A forking worker's work horse (its own process group) may outlive the kill and
+        # finish the send. With in-process jobs the send died with the worker: the resumed
+        # job finds the send lock held and schedules a retry, and the dead worker's job is
+        # retried once its heartbeat lapses. RQ's schedule is emptied by the leading
+        # scheduler every 15 s, once the dead worker's hold on it lapsed (61 s).
+        wait_until(lambda: sent_after_due_retries(setup), 90, "the alert sent after the restart")
         time.sleep(2)  # any duplicate would arrive now
     finally:
         kill(restarted, signal.SIGTERM)
