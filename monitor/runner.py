@@ -226,8 +226,8 @@ def _stop_all(scheduler: FeedScheduler, processes: Sequence[subprocess.Popen[byt
 
 def prepare_worker(config: Config, data_dir: Path, redis_url: str) -> Runtime:
     """A worker process's runtime, with everything its jobs would otherwise load for
-    themselves loaded now: RQ forks a process per job, and each inherits what is loaded
-    here for free, instead of loading it again."""
+    themselves loaded now: with ``job_mode: fork`` RQ forks a process per job, and each
+    inherits what is loaded here for free, instead of loading it again."""
     import workers.alerts
     import workers.jobs  # noqa: F401
     from workers.client import load_async_runtime, tls_context

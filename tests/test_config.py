@@ -65,6 +65,17 @@ def test_wrong_type_names_file_line_and_field(config_dir: Path) -> None:
     assert issue.startswith(f"{path}:{line}: workers:")
 
 
+def test_an_unknown_job_mode_is_refused_with_the_modes_there_are(config_dir: Path) -> None:
+    path = config_dir / "wirewatch.yaml"
+    path.write_text(path.read_text().replace("job_mode: fork", "job_mode: threads"))
+    (issue,) = issues_for(config_dir)
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("job_mode:")
+    )
+    assert issue.startswith(f"{path}:{line}: job_mode:")
+    assert "'fork' or 'in-process'" in issue
+
+
 def test_unknown_key_is_refused(config_dir: Path) -> None:
     path = config_dir / "wirewatch.yaml"
     path.write_text(path.read_text() + "\nworkerz: 3\n")

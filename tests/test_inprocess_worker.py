@@ -5,7 +5,11 @@ retried as soon as a forking worker's would be."""
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +25,7 @@ from monitor import inprocess_worker
 from monitor.inprocess_worker import InProcessWorker
 from monitor.queues import QueueName, queue
 from monitor.redis_server import RedisHandle
-from tests.support import ROOT, pipeline_env, wirewatch
+from tests.support import ROOT, pipeline_env, wait_until, wirewatch
 
 
 def sleep_through_timeouts(seconds: float) -> None:
@@ -156,3 +160,43 @@ def test_run_once_in_process_sends_the_demo_s_one_email(tmp_path: Path) -> None:
     done = wirewatch(env, "run", "--once")
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(list((tmp_path / "data" / "mailbox").glob("*.eml"))) == 1
+
+
+def test_run_renews_a_worker_that_did_its_max_jobs_and_the_demo_still_alerts_once(
+    tmp_path: Path,
+) -> None:
+    config = shutil.copytree(ROOT / "config", tmp_path / "config")
+    settings = config / "wirewatch.yaml"
+    settings.write_text(
+        settings.read_text()
+        .replace("job_mode: fork", "job_mode: in-process")
+        .replace("worker_max_jobs: 0", "worker_max_jobs: 3")
+    )
+    env = pipeline_env(tmp_path / "data", config)
+    command = [sys.executable, "-m", "monitor.cli", "--log-format", "json", "run"]
+    daemon = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    events: list[str] = []
+
+    def read() -> None:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line)["event"])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    mailbox = tmp_path / "data" / "mailbox"
+    try:
+        wait_until(
+            lambda: "worker.renewed" in events and any(mailbox.glob("*.eml")),
+            180,
+            "a renewed worker and the demo's email",
+        )
+        time.sleep(3)  # a second email would come now
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=120)
+        reader.join()
+    assert len(list(mailbox.glob("*.eml"))) == 1
+    assert "worker.restarted" not in events  # a renewal is not a crash
+    assert daemon.returncode == 0

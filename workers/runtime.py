@@ -1,8 +1,9 @@
 """What a worker process needs to run jobs: config, Redis, the store, compiled rules.
 
-Built once in the worker process before RQ forks a work horse per job, so each job
-inherits compiled topics and rules instead of rebuilding them. Connections are not
-shared across the fork: the store's pool is reset in the child.
+Built once in the worker process, so each job finds compiled topics and rules instead of
+rebuilding them: inherited by the work horse RQ forks per job (``job_mode: fork``), or used
+by every job in turn (``in-process``). Connections are not shared across a fork: the store's
+pool is reset in the child.
 """
 
 from __future__ import annotations
