@@ -14,7 +14,8 @@ one cluster; unrelated stories share none and are assigned in parallel, by every
 every machine. Entries older than the window are pruned by one worker at a time: memory is
 bounded by configuration, not uptime. Redis keys (besides datasketch's ``wirewatch:lsh*``):
 
-    wirewatch:cluster:story:<story id>   hash: cluster, version, new, title, shingles, indexed
+    wirewatch:cluster:story:<story id>   hash: cluster, version, new, title, shingles, sketch,
+                                         size, indexed
     wirewatch:cluster:head:<cluster id>  hash: version, reference (the version's shingles)
     wirewatch:cluster:stories            sorted set: story id → when it was assigned
     wirewatch:cluster:heads              sorted set: cluster id → when a story last joined
@@ -47,6 +48,7 @@ from workers.cluster_match import (
     similarity,
     unpack,
 )
+from workers.cluster_sketch import may_be_copy, sketch
 
 # The openings' own LSH index: short sets, so few permutations (and Redis round trips) do.
 OPENING_PERM = 32
@@ -235,7 +237,7 @@ class ClusterIndex:
         """The cluster of the most similar earlier story, seen within the window, that is a
         copy of this one."""
         found = cast(list[str], self._bodies.query(body) + self._openings.query(opening))
-        candidates = sorted(set(found))
+        candidates = self._plausible(print_, sorted(set(found)))
         if not candidates:
             return None
         with self.connection.pipeline(transaction=False) as pipe:
@@ -259,6 +261,21 @@ class ClusterIndex:
                 if best is None or score > best[0]:
                     best = (score, cluster.decode())
         return best[1] if best else None
+
+    def _plausible(self, print_: Fingerprint, candidates: list[str]) -> list[str]:
+        """The candidates whose sketch does not rule out a copy (``workers/cluster_sketch.py``),
+        read in one round trip; those stored without one are kept."""
+        if not candidates:
+            return []
+        with self.connection.pipeline(transaction=False) as pipe:
+            for candidate in candidates:
+                pipe.hmget(_STORY + candidate, ["sketch", "size"])
+            sketches = cast(list[list[bytes | None]], pipe.execute())
+        return [
+            candidate
+            for candidate, (packed, size) in zip(candidates, sketches, strict=True)
+            if packed is None or size is None or may_be_copy(print_, unpack(packed), int(size))
+        ]
 
     def _join(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
         """A copy of the cluster's current version, or (an update) its next version: under
@@ -316,6 +333,8 @@ class ClusterIndex:
                     "new": int(assignment.is_new_version),
                     "title": print_.title,
                     "shingles": pack(print_.shingles),
+                    "sketch": pack(sketch(print_.shingle_set)),
+                    "size": len(print_.shingle_set),
                     "indexed": int(indexed),
                 },
             )
