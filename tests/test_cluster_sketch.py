@@ -84,6 +84,6 @@ def test_a_story_stored_without_a_sketch_is_still_compared_whole(
     title, text = seed_story()
     clusters = ClusterIndex(redis_server.client, ClusterSettings())
     clusters.assign("rundblick", title, text, NOW)
-    assert redis_conn.hdel("wirewatch:cluster:story:rundblick", "sketch", "size") == 2
+    assert redis_conn.hdel("wirewatch:cluster:sketches", "rundblick") == 1
     copy = clusters.assign("hanse", title, f"{text}\nMehr zum Thema: Alaska", NOW)
     assert copy == ClusterAssignment("rundblick", 1, False)

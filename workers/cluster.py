@@ -14,8 +14,8 @@ one cluster; unrelated stories share none and are assigned in parallel, by every
 every machine. Entries older than the window are pruned by one worker at a time: memory is
 bounded by configuration, not uptime. Redis keys (besides datasketch's ``wirewatch:lsh*``):
 
-    wirewatch:cluster:story:<story id>   hash: cluster, version, new, title, shingles, sketch,
-                                         size, indexed
+    wirewatch:cluster:story:<story id>   hash: cluster, version, new, title, shingles, indexed
+    wirewatch:cluster:sketches           hash: story id → its size and sketch (cluster_sketch.py)
     wirewatch:cluster:head:<cluster id>  hash: version, reference (the version's shingles)
     wirewatch:cluster:stories            sorted set: story id → when it was assigned
     wirewatch:cluster:heads              sorted set: cluster id → when a story last joined
@@ -82,6 +82,8 @@ def minhash(hashes: frozenset[int], num_perm: int) -> MinHash:
 _STORY = f"{KEY_PREFIX}cluster:story:"
 _HEAD = f"{KEY_PREFIX}cluster:head:"
 _STORIES_BY_TIME = f"{KEY_PREFIX}cluster:stories"
+# One hash for every story's sketch: a candidate list is read in one command, not one each.
+_SKETCHES = f"{KEY_PREFIX}cluster:sketches"
 _HEADS_BY_TIME = f"{KEY_PREFIX}cluster:heads"
 _STORY_LOCK = f"{KEY_PREFIX}lock:cluster-story:"
 _CLUSTER_LOCK = f"{KEY_PREFIX}lock:cluster:"
@@ -267,15 +269,16 @@ class ClusterIndex:
         read in one round trip; those stored without one are kept."""
         if not candidates:
             return []
-        with self.connection.pipeline(transaction=False) as pipe:
-            for candidate in candidates:
-                pipe.hmget(_STORY + candidate, ["sketch", "size"])
-            sketches = cast(list[list[bytes | None]], pipe.execute())
-        return [
-            candidate
-            for candidate, (packed, size) in zip(candidates, sketches, strict=True)
-            if packed is None or size is None or may_be_copy(print_, unpack(packed), int(size))
-        ]
+        sketches = cast(list[bytes | None], self.connection.hmget(_SKETCHES, candidates))
+        kept = []
+        for candidate, packed in zip(candidates, sketches, strict=True):
+            if packed is None:
+                kept.append(candidate)
+                continue
+            size, *hashes = unpack(packed)
+            if may_be_copy(print_, tuple(hashes), size):
+                kept.append(candidate)
+        return kept
 
     def _join(self, cluster_id: str, print_: Fingerprint, stamp: float) -> ClusterAssignment:
         """A copy of the cluster's current version, or (an update) its next version: under
@@ -333,10 +336,12 @@ class ClusterIndex:
                     "new": int(assignment.is_new_version),
                     "title": print_.title,
                     "shingles": pack(print_.shingles),
-                    "sketch": pack(sketch(print_.shingle_set)),
-                    "size": len(print_.shingle_set),
                     "indexed": int(indexed),
                 },
+            )
+            pipe.hset(
+                _SKETCHES,
+                mapping={story_id: pack((len(print_.shingle_set), *sketch(print_.shingle_set)))},
             )
             pipe.zadd(_STORIES_BY_TIME, {story_id: stamp})
             pipe.execute()
@@ -371,6 +376,7 @@ class ClusterIndex:
                         lsh.remove(story_id)
             with self.connection.pipeline(transaction=True) as pipe:
                 pipe.delete(_STORY + story_id)
+                pipe.hdel(_SKETCHES, story_id)
                 pipe.zrem(_STORIES_BY_TIME, story_id)
                 pipe.execute()
         for cluster_id in heads:
