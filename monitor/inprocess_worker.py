@@ -92,8 +92,8 @@ class InProcessWorker(SimpleWorker):
         self.set_state(WorkerStatus.IDLE)
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
-        # RQ's bookkeeping of the ended job starts here; a beat after it would put the job
-        # back in the started registry, and recovery would later retry a finished job.
+        # RQ's bookkeeping of the ended job starts here; a beat after it would write the
+        # ended job's execution back into Redis, where nothing removes it but its expiry.
         self._stop_heartbeat()
         super().handle_execution_ended(job, queue, heartbeat_ttl)
 
