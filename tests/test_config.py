@@ -55,23 +55,23 @@ def test_missing_environment_variable_without_default_is_an_error(config_dir: Pa
     assert "WIREWATCH_TEST_UNSET_SECRET is not set" in issue
 
 
-def test_wrong_type_names_file_line_and_field(config_dir: Path) -> None:
+def set_in_settings(config_dir: Path, old: str, new: str) -> tuple[Path, int]:
+    """Replace ``old`` with ``new`` in wirewatch.yaml: the file and the line it is on."""
     path = config_dir / "wirewatch.yaml"
-    path.write_text(path.read_text().replace("workers: 2", "workers: many"))
+    path.write_text(path.read_text().replace(old, new))
+    lines = path.read_text().splitlines()
+    return path, next(i for i, text in enumerate(lines, 1) if text.startswith(new))
+
+
+def test_wrong_type_names_file_line_and_field(config_dir: Path) -> None:
+    path, line = set_in_settings(config_dir, "workers: 2", "workers: many")
     (issue,) = issues_for(config_dir)
-    line = next(
-        i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("workers:")
-    )
     assert issue.startswith(f"{path}:{line}: workers:")
 
 
 def test_an_unknown_job_mode_is_refused_with_the_modes_there_are(config_dir: Path) -> None:
-    path = config_dir / "wirewatch.yaml"
-    path.write_text(path.read_text().replace("job_mode: fork", "job_mode: threads"))
+    path, line = set_in_settings(config_dir, "job_mode: fork", "job_mode: threads")
     (issue,) = issues_for(config_dir)
-    line = next(
-        i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("job_mode:")
-    )
     assert issue.startswith(f"{path}:{line}: job_mode:")
     assert "'fork' or 'in-process'" in issue
 
