@@ -47,7 +47,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
@@ -69,7 +69,7 @@ from bench.alert_report import (  # noqa: E402
     stage_report,
     summary_ms,
 )
-from monitor.config import load_config  # noqa: E402
+from monitor.config import JobMode, load_config  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
 from monitor.queues import QueueName, queue  # noqa: E402
 from monitor.redis_server import connect_redis  # noqa: E402
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--job-mode",
-        choices=["fork", "in-process"],
+        choices=get_args(JobMode),
         default="fork",
         help="the workers' job_mode setting",
     )

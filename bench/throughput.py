@@ -30,7 +30,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repo's packages importable
@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repo's packages impor
 from bench import alert  # noqa: E402
 from bench.alert_fleet import FleetError  # noqa: E402
 from bench.newsroom_server import ITEMS_IN_FEED, Newsroom  # noqa: E402
+from monitor.config import JobMode  # noqa: E402
 from monitor.logs import configure_logging  # noqa: E402
 from monitor.model import FeedItem  # noqa: E402
 from workers.extract import detect_language, extract_article  # noqa: E402
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--job-mode",
-        choices=["fork", "in-process"],
+        choices=get_args(JobMode),
         default="fork",
         help="the pipeline workers' job_mode setting",
     )
